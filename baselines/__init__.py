@@ -1,0 +1,1 @@
+"""Reference implementations of the papers' methods, one package per method family."""

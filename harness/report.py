@@ -1,0 +1,88 @@
+"""The report: a self-contained report.html of a recorded run, grouped by suite and paper, figures inlined."""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.results import atomic_write_bytes, read_run
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1b1f24;max-width:1200px}
+h1{font-size:1.5rem}h2{font-size:1.25rem;border-bottom:2px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}
+h3{font-size:1rem;color:#57606a;font-weight:600}
+table{border-collapse:collapse;width:100%;font-size:.85rem;margin-bottom:1rem}
+th,td{border:1px solid #d0d7de;padding:.3rem .45rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}.v{font-weight:700;text-transform:uppercase;font-size:.75rem;border-radius:3px;padding:.1rem .35rem}
+.pass{background:#dafbe1;color:#116329}.fail{background:#ffebe9;color:#a40e26}.error{background:#fff1c2;color:#7d4e00}
+.skip{background:#eaeef2;color:#57606a}.num{font-family:ui-monospace,monospace;white-space:nowrap}
+.detail{color:#3a434c}.witness{font-family:ui-monospace,monospace;font-size:.78rem;color:#a40e26}
+.stmt{font-style:italic;color:#3a434c}img{max-width:480px;border:1px solid #d0d7de;margin:.3rem}
+.summary span{margin-right:1rem}
+"""
+
+
+def _num(x: Any) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(v) else f"{v:.4g}"
+
+
+def _figure_tags(run_dir: Path, paths: str) -> str:
+    tags = []
+    for rel in filter(None, str(paths).split(";")):
+        f = run_dir / rel
+        if f.is_file():
+            data = base64.b64encode(f.read_bytes()).decode()
+            tags.append(f'<img alt="{html.escape(rel)}" src="data:image/png;base64,{data}">')
+    return "".join(tags)
+
+
+def render(frame: pd.DataFrame, env: dict[str, Any], run_dir: Path) -> str:
+    """The report's HTML text."""
+    counts = frame["verdict"].value_counts().to_dict() if len(frame) else {}
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>claimbench report</title>",
+        f"<style>{_STYLE}</style></head><body><h1>claimbench report</h1>",
+        "<p class='summary'>" + "".join(
+            f"<span><span class='v {v}'>{v}</span> {counts.get(v, 0)}</span>" for v in ("pass", "fail", "error", "skip")
+        ) + f"<span>{len(frame)} results</span></p>",
+        "<p class='detail'>" + html.escape(
+            ", ".join(f"{k}: {env[k]}" for k in ("started_utc", "git_commit", "device", "device_name", "torch",
+                                                   "python", "seed") if k in env)) + "</p>",
+    ]
+    for suite, by_suite in frame.groupby("suite", sort=True):
+        parts.append(f"<h2>{html.escape(str(suite))}</h2>")
+        for paper, by_paper in by_suite.groupby("paper", sort=True):
+            parts.append(f"<h3>{html.escape(str(paper))}</h3>")
+            parts.append("<table><tr><th>claim</th><th>implementation</th><th>params</th><th>verdict</th>"
+                         "<th>value</th><th>threshold</th><th>what was seen</th></tr>")
+            for _, row in by_paper.iterrows():
+                params = json.loads(row["params"]) if row["params"] else {}
+                witness = f"<div class='witness'>witness: {html.escape(str(row['witness']))}</div>" if row["witness"] else ""
+                figures = _figure_tags(run_dir, row.get("figures", ""))
+                parts.append(
+                    f"<tr><td><b>{html.escape(row['claim'])}</b><div class='stmt'>{html.escape(str(row['statement']))}</div></td>"
+                    f"<td>{html.escape(str(row['impl_name']))}<div class='detail'>{html.escape(str(row['impl']))}</div></td>"
+                    f"<td class='num'>{html.escape(', '.join(f'{k}={v}' for k, v in params.items()))}</td>"
+                    f"<td><span class='v {row['verdict']}'>{row['verdict']}</span></td>"
+                    f"<td class='num'>{_num(row['value'])}</td><td class='num'>{_num(row['threshold'])}</td>"
+                    f"<td><div class='detail'>{html.escape(str(row['detail']))}</div>{witness}{figures}</td></tr>")
+            parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(run_dir: Path) -> Path:
+    """Rebuild `run_dir/report.html` from the recorded claims.csv and env.json."""
+    frame, env = read_run(run_dir)
+    out = run_dir / "report.html"
+    atomic_write_bytes(out, render(frame, env, run_dir).encode())
+    return out

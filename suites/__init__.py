@@ -1,0 +1,1 @@
+"""The claims, one package per suite; each claim runs as a pytest test and from the CLI."""

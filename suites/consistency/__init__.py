@@ -1,0 +1,1 @@
+"""Consistency suite: surrogate losses and the H-consistency / Bayes-consistency claims made about them."""

@@ -1,0 +1,24 @@
+"""Every claim discriminates: each registered broken implementation gets its expected verdict, every claim has one."""
+import pytest
+
+from harness.jobs import Job
+from harness.registry import all_claims, failing_cases, get_claim
+from harness.runner import measure
+
+CASES = failing_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.claim_id}[{c.impl.rsplit(':', 1)[1]}]" for c in CASES])
+def test_broken_implementation_is_caught(case):
+    claim = get_claim(case.claim_id)
+    params = tuple(sorted({**claim.params, **case.params}.items()))
+    m = measure(Job(case.claim_id, case.impl, case.impl, params))
+    assert m.verdict == case.expected, f"{case.impl} ({case.why}) got {m.verdict}: {m.detail}"
+    if case.expected == "fail":
+        assert m.witness, "a failing check must name its witness"
+
+
+def test_every_claim_has_a_broken_implementation_that_fails_it():
+    covered = {c.claim_id for c in CASES if c.expected == "fail"}
+    missing = sorted(c.id for c in all_claims() if c.id not in covered)
+    assert not missing, f"claims no broken implementation fails: {missing}"
