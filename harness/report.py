@@ -16,11 +16,12 @@ _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1b1f24;max-width:1200px}
 h1{font-size:1.5rem}h2{font-size:1.25rem;border-bottom:2px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}
 h3{font-size:1rem;color:#57606a;font-weight:600}
-table{border-collapse:collapse;width:100%;font-size:.85rem;margin-bottom:1rem}
-th,td{border:1px solid #d0d7de;padding:.3rem .45rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;font-size:.85rem;margin-bottom:1rem;table-layout:fixed}
+h4{font-size:.95rem;margin:1.2rem 0 .2rem;font-family:ui-monospace,monospace}p.stmt{margin:.1rem 0 .5rem}
+th,td{border:1px solid #d0d7de;padding:.3rem .45rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f6f8fa}.v{font-weight:700;text-transform:uppercase;font-size:.75rem;border-radius:3px;padding:.1rem .35rem}
 .pass{background:#dafbe1;color:#116329}.fail{background:#ffebe9;color:#a40e26}.error{background:#fff1c2;color:#7d4e00}
-.skip{background:#eaeef2;color:#57606a}.num{font-family:ui-monospace,monospace;white-space:nowrap}
+.skip{background:#eaeef2;color:#57606a}.num{font-family:ui-monospace,monospace}
 .detail{color:#3a434c}.witness{font-family:ui-monospace,monospace;font-size:.78rem;color:#a40e26}
 .stmt{font-style:italic;color:#3a434c}img{max-width:480px;border:1px solid #d0d7de;margin:.3rem}
 .summary span{margin-right:1rem}
@@ -32,7 +33,7 @@ def _num(x: Any) -> str:
         v = float(x)
     except (TypeError, ValueError):
         return ""
-    return "" if math.isnan(v) else f"{v:.4g}"
+    return "" if math.isnan(v) else f"{v:.6g}"
 
 
 def _figure_tags(run_dir: Path, paths: str) -> str:
@@ -43,6 +44,17 @@ def _figure_tags(run_dir: Path, paths: str) -> str:
             data = base64.b64encode(f.read_bytes()).decode()
             tags.append(f'<img alt="{html.escape(rel)}" src="data:image/png;base64,{data}">')
     return "".join(tags)
+
+
+def _row(run_dir: Path, row: pd.Series) -> str:
+    params = json.loads(row["params"]) if row["params"] else {}
+    witness = f"<div class='witness'>witness: {html.escape(str(row['witness']))}</div>" if row["witness"] else ""
+    return (f"<tr><td>{html.escape(str(row['impl_name']))}<div class='detail'>{html.escape(str(row['impl']))}</div></td>"
+            f"<td class='num'>{html.escape(', '.join(f'{k}={v}' for k, v in params.items()))}</td>"
+            f"<td><span class='v {row['verdict']}'>{row['verdict']}</span></td>"
+            f"<td class='num'>{_num(row['value'])}</td><td class='num'>{_num(row['threshold'])}</td>"
+            f"<td><div class='detail'>{html.escape(str(row['detail']))}</div>{witness}"
+            f"{_figure_tags(run_dir, row.get('figures', ''))}</td></tr>")
 
 
 def render(frame: pd.DataFrame, env: dict[str, Any], run_dir: Path) -> str:
@@ -62,20 +74,14 @@ def render(frame: pd.DataFrame, env: dict[str, Any], run_dir: Path) -> str:
         parts.append(f"<h2>{html.escape(str(suite))}</h2>")
         for paper, by_paper in by_suite.groupby("paper", sort=True):
             parts.append(f"<h3>{html.escape(str(paper))}</h3>")
-            parts.append("<table><tr><th>claim</th><th>implementation</th><th>params</th><th>verdict</th>"
-                         "<th>value</th><th>threshold</th><th>what was seen</th></tr>")
-            for _, row in by_paper.iterrows():
-                params = json.loads(row["params"]) if row["params"] else {}
-                witness = f"<div class='witness'>witness: {html.escape(str(row['witness']))}</div>" if row["witness"] else ""
-                figures = _figure_tags(run_dir, row.get("figures", ""))
-                parts.append(
-                    f"<tr><td><b>{html.escape(row['claim'])}</b><div class='stmt'>{html.escape(str(row['statement']))}</div></td>"
-                    f"<td>{html.escape(str(row['impl_name']))}<div class='detail'>{html.escape(str(row['impl']))}</div></td>"
-                    f"<td class='num'>{html.escape(', '.join(f'{k}={v}' for k, v in params.items()))}</td>"
-                    f"<td><span class='v {row['verdict']}'>{row['verdict']}</span></td>"
-                    f"<td class='num'>{_num(row['value'])}</td><td class='num'>{_num(row['threshold'])}</td>"
-                    f"<td><div class='detail'>{html.escape(str(row['detail']))}</div>{witness}{figures}</td></tr>")
-            parts.append("</table>")
+            for claim_id, rows in by_paper.groupby("claim", sort=True):
+                parts.append(f"<h4>{html.escape(str(claim_id))}</h4>"
+                             f"<p class='stmt'>{html.escape(str(rows['statement'].iloc[0]))}</p>")
+                parts.append("<table><colgroup><col style='width:18%'><col style='width:8%'><col style='width:6%'>"
+                             "<col style='width:8%'><col style='width:8%'><col></colgroup><tr><th>implementation</th>"
+                             "<th>params</th><th>verdict</th><th>value</th><th>threshold</th><th>what was seen</th></tr>")
+                parts.extend(_row(run_dir, row) for _, row in rows.iterrows())
+                parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
