@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime as dt
 import json
 import math
@@ -16,7 +15,7 @@ from rich.table import Table
 
 from harness.contracts import ContractMismatch, get_contract
 from harness.environment import collect_env
-from harness.jobs import Job, impl_jobs, reference_jobs
+from harness.jobs import Job, impl_jobs, parse_param, reference_jobs
 from harness.loading import ImplLoadError, load
 from harness.model import Claim
 from harness.registry import RegistryError, select
@@ -38,14 +37,10 @@ def _console(stderr: bool = False) -> Console:
 
 
 def _parse_param(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise UsageError(f"--param {text!r} is not KEY=VALUE")
     try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw
-    return key.strip(), value
+        return parse_param(text)
+    except ValueError as exc:
+        raise UsageError(f"--param {exc}") from None
 
 
 def _json_number(x: float) -> float | None:

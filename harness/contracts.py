@@ -62,7 +62,7 @@ class Contract(ABC):
         """Check `impl` fits; raise ContractMismatch in one line if not."""
 
     @abstractmethod
-    def wrap(self, fit: Fit, claim_id: str, allow_nonfinite: bool) -> Callable[..., Any]:
+    def wrap(self, fit: Fit, allow_nonfinite: bool) -> Callable[..., Any]:
         """The guarded callable a claim's check receives."""
 
 
@@ -104,7 +104,7 @@ class MulticlassLoss(Contract):
             return Fit(fn=fn, bound=bound, dtype=dtype, note=note)
         raise ContractMismatch(f"{self.name}: calling it on logits [4, 3] failed; " + "; ".join(errors))
 
-    def wrap(self, fit: Fit, claim_id: str, allow_nonfinite: bool) -> Callable[..., Any]:
+    def wrap(self, fit: Fit, allow_nonfinite: bool) -> Callable[..., Any]:
         def loss(logits: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
             x = logits if logits.dtype == fit.dtype or logits.dtype != torch.float64 else logits.to(fit.dtype)
             try:

@@ -1,12 +1,25 @@
 """A run is a list of jobs: (claim, implementation, params, seed, device), each frozen, picklable and keyed."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from harness.model import Claim
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """Parse `KEY=VALUE`, VALUE as a Python literal when it is one (1.5, True, 'x'), else as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"{text!r} is not KEY=VALUE")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return key.strip(), value
 
 
 def _canon(mapping: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -1,8 +1,8 @@
 """The pytest plugin: every registered claim becomes a test, parametrized over its baselines and `--impl`s.
 
 A suite's `test_claims.py` asks for the `claim_job` fixture; this plugin fills it with the jobs of that
-suite's claims. `pytest suites/ --impl multiclass-loss=my_losses.py:gce` adds the user's implementation
-to every claim of that contract it fits.
+suite's claims. `pytest suites/ --impl multiclass-loss=my_losses.py:gce --claim-param tau=1.5` adds the user's
+implementation to every claim of that contract it fits, judged at those params.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from harness.contracts import CONTRACTS, ContractMismatch, get_contract
-from harness.jobs import Job, impl_jobs, reference_jobs
+from harness.jobs import Job, impl_jobs, parse_param, reference_jobs
 from harness.loading import ImplLoadError, load
 from harness.registry import select
 from harness.runner import measure
@@ -24,6 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="also judge this implementation with every claim of CONTRACT it fits")
     group.addoption("--claim-tier", choices=("fast", "full"), default="fast",
                     help="which claims run: fast (default) or full (fast and slow)")
+    group.addoption("--claim-param", action="append", default=[], metavar="KEY=VALUE",
+                    help="claim param for the --impl implementations (e.g. tau=1.5), like claimbench check --param")
     group.addoption("--claim-seed", type=int, default=0, help="root seed of the claim jobs")
 
 
@@ -54,6 +56,10 @@ def _job_id(job: Job) -> str:
 def jobs_for_suite(suite: str, config: pytest.Config) -> list[Job]:
     """The jobs of a suite's claims: on the baselines, and on each fitting user implementation."""
     seed = config.getoption("--claim-seed")
+    try:
+        overrides = dict(parse_param(t) for t in config.getoption("--claim-param"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--claim-param {exc}") from None
     claims = select([f"{suite}/*"], tier=config.getoption("--claim-tier"))
     jobs = reference_jobs(claims, seed, "cpu")
     for contract, spec in _user_impls(config):
@@ -66,11 +72,11 @@ def jobs_for_suite(suite: str, config: pytest.Config) -> list[Job]:
             if c.contract != contract:
                 continue
             try:
-                get_contract(contract).fit(impl, c.params, {}, c.needs_kwargs)
+                get_contract(contract).fit(impl, {**c.params, **overrides}, {}, c.needs_kwargs)
                 fitting.append(c)
             except ContractMismatch:
                 continue
-        jobs += impl_jobs(fitting, spec, f"--impl {spec}", {}, seed, "cpu")
+        jobs += impl_jobs(fitting, spec, f"--impl {spec}", overrides, seed, "cpu")
     return jobs
 
 

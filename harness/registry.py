@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from harness.contracts import CONTRACTS
 from harness.model import TIERS, Claim, Measurement, Reference
 
 _ID = re.compile(r"^[a-z0-9_]+(?:/[a-z0-9][a-z0-9.\-]*){2,}$")
@@ -45,8 +46,6 @@ def claim(
     time_limit_s: float = 120.0,
 ) -> Callable[[Callable[..., Measurement]], Callable[..., Measurement]]:
     """Register `check(impl, ctx) -> Measurement` as the claim `id` (see DESIGN.md, 'A claim')."""
-    from harness.contracts import CONTRACTS
-
     if not _ID.match(id):
         raise RegistryError(f"claim id {id!r} is not <suite>/<method-slug>/<property> in lower case")
     if contract not in CONTRACTS:

@@ -70,7 +70,7 @@ def measure(job: Job, want_figures: bool = False) -> Measurement:
         return _error(f"{claim.id}: does not fit the contract: {exc}")
     ctx = Context(seed=job.seed, params=params, dtype=fit.dtype, device=torch.device(job.device),
                   want_figures=want_figures)
-    wrapped = contract.wrap(fit, claim.id, claim.allow_nonfinite)
+    wrapped = contract.wrap(fit, claim.allow_nonfinite)
     try:
         with time_limit(claim.time_limit_s):
             m = claim.check(wrapped, ctx)

@@ -100,3 +100,19 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
         atomic_write_bytes(target, b"new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["claims.csv"]
+
+
+def test_pytest_plugin_judges_a_user_impl_at_the_given_params(gce_files):
+    import subprocess
+    import sys
+
+    def run(*extra):
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "suites/consistency/test_claims.py",
+                               "-k", "impl", "--impl", *extra], capture_output=True, text=True,
+                              cwd=Path(__file__).parent.parent)
+
+    good = run(f"multiclass-loss={gce_files}/good.py:gce", "--claim-param", "tau=1.5")
+    assert good.returncode == 0 and "5 passed" in good.stdout, good.stdout[-800:]
+    bad = run(f"multiclass-loss={gce_files}/bad.py:gce", "--claim-param", "tau=1.5")
+    assert bad.returncode == 1 and "4 failed, 1 passed" in bad.stdout, bad.stdout[-800:]
+    assert "witness:" in bad.stdout
