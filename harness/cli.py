@@ -13,11 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.contracts import ContractMismatch, get_contract
+from harness.contracts import fitting_claims
 from harness.environment import collect_env
 from harness.jobs import Job, impl_jobs, parse_param, reference_jobs
 from harness.loading import ImplLoadError, load
-from harness.model import Claim
 from harness.registry import RegistryError, select
 from harness.report import write_report
 from harness.results import write_run
@@ -116,17 +115,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return exit_code(results)
 
 
-def _fitting(claims: list[Claim], impl: Any, overrides: dict[str, Any]) -> tuple[list[Claim], list[str]]:
-    fits, reasons = [], []
-    for c in claims:
-        try:
-            get_contract(c.contract).fit(impl, {**c.params, **overrides}, {}, c.needs_kwargs)
-            fits.append(c)
-        except ContractMismatch as exc:
-            reasons.append(f"{c.id}: {exc}")
-    return fits, reasons
-
-
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     overrides = dict(_parse_param(p) for p in args.param)
     try:
@@ -142,7 +130,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise UsageError(f"unknown --param {', '.join(unknown)}; the matched claims take: {', '.join(sorted(known)) or 'none'}")
-    fits, reasons = _fitting(claims, impl, overrides)
+    fits, reasons = fitting_claims(claims, impl, overrides)
     if not fits:
         raise UsageError(f"{args.impl} fits none of the {len(claims)} matched claims: {reasons[0]}")
     for reason in reasons:

@@ -149,6 +149,18 @@ def _loss_output_problem(out: Any, n: int) -> str:
     return ""
 
 
+def fitting_claims(claims: list[Any], impl: Any, overrides: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    """The claims whose contract `impl` fits at their params overridden by `overrides`, and why the others don't."""
+    fits, reasons = [], []
+    for c in claims:
+        try:
+            CONTRACTS[c.contract].fit(impl, {**c.params, **overrides}, {}, c.needs_kwargs)
+            fits.append(c)
+        except ContractMismatch as exc:
+            reasons.append(f"{c.id}: {exc}")
+    return fits, reasons
+
+
 CONTRACTS: dict[str, Contract] = {c.name: c for c in (MulticlassLoss(),)}
 
 

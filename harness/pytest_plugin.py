@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.contracts import CONTRACTS, ContractMismatch, get_contract
+from harness.contracts import CONTRACTS, fitting_claims
 from harness.jobs import Job, impl_jobs, parse_param, reference_jobs
 from harness.loading import ImplLoadError, load
 from harness.registry import select
@@ -67,15 +67,7 @@ def jobs_for_suite(suite: str, config: pytest.Config) -> list[Job]:
             impl = load(spec)
         except ImplLoadError as exc:
             raise pytest.UsageError(f"--impl {spec}: {exc}") from None
-        fitting = []
-        for c in claims:
-            if c.contract != contract:
-                continue
-            try:
-                get_contract(contract).fit(impl, {**c.params, **overrides}, {}, c.needs_kwargs)
-                fitting.append(c)
-            except ContractMismatch:
-                continue
+        fitting, _ = fitting_claims([c for c in claims if c.contract == contract], impl, overrides)
         jobs += impl_jobs(fitting, spec, f"--impl {spec}", overrides, seed, "cpu")
     return jobs
 

@@ -3,16 +3,9 @@ import torch
 import torch.nn.functional as F
 
 from baselines.losses.comp_sum import comp_sum_loss, generalized_cross_entropy
+from suites.consistency.broken_comp_sum import ce_log_of_softmax, gce_through_softmax_pow
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def _naive_gce(logits, target, q=0.5):
-    return (1 - torch.softmax(logits, -1).gather(1, target[:, None]).squeeze(1) ** q) / q
-
-
-def _naive_ce(logits, target):
-    return -torch.log(torch.softmax(logits, -1).gather(1, target[:, None]).squeeze(1))
 
 
 def _torch_ce(logits, target):
@@ -22,9 +15,9 @@ def _torch_ce(logits, target):
 IMPLS = {
     "comp_sum tau=1 (ours)": lambda x, y: comp_sum_loss(x, y, 1.0),
     "torch cross_entropy": _torch_ce,
-    "naive -log softmax": _naive_ce,
+    "naive -log softmax": ce_log_of_softmax,
     "gce q=0.5 (ours)": lambda x, y: generalized_cross_entropy(x, y, 0.5),
-    "naive gce q=0.5": _naive_gce,
+    "naive gce q=0.5": gce_through_softmax_pow,
 }
 
 

@@ -265,20 +265,20 @@ def h_consistency_bound(loss, ctx: Context) -> Measurement:
             witness = (f"n={n}, p={fmt(p_all[i])}, h={fmt(h_all[i])}: T_tau(zero-one regret {t01[i].item():.4g}) = "
                        f"{bound[i].item():.6g} > surrogate regret {regret[i].item():.6g}")
 
-    def example_violates(example: tuple[list[float], list[float]]) -> bool:
+    def judge_example(example: tuple[list[float], list[float]]):
         p = clean_simplex(torch.tensor([example[0]], dtype=torch.float64))
-        h = torch.tensor([example[1]], dtype=ctx.dtype)
-        v, *_ = _violations(loss, p, h, tau, conditional_risk_infimum(p, tau))
-        return bool(v[0] > threshold)
+        return (p, *_violations(loss, p, torch.tensor([example[1]], dtype=ctx.dtype), tau,
+                                conditional_risk_infimum(p, tau)))
+
+    def example_violates(example: tuple[list[float], list[float]]) -> bool:
+        return bool(judge_example(example)[1][0] > threshold)
 
     examples = st.integers(2, 5).flatmap(lambda n: st.tuples(
         st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n),
         st.lists(st.floats(-20.0, 20.0), min_size=n, max_size=n)))
     found = ctx.find_counterexample(examples, example_violates, max_examples=150)
     if found is not None:
-        p = clean_simplex(torch.tensor([found[0]], dtype=torch.float64))
-        v, t01, regret, bound = _violations(loss, p, torch.tensor([found[1]], dtype=ctx.dtype), tau,
-                                            conditional_risk_infimum(p, tau))
+        p, v, t01, regret, bound = judge_example(found)
         if float(v[0]) > worst:
             worst = float(v[0])
             witness = (f"(hypothesis, shrunk) p={fmt(p[0])}, h={fmt(torch.tensor(found[1]))}: T_tau({t01[0].item():.4g}) = "
