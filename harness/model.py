@@ -48,7 +48,7 @@ class Claim:
     params: dict[str, Any] = field(default_factory=dict)
     tier: str = "fast"
     references: tuple[Reference, ...] = ()
-    needs_kwargs: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
     allow_nonfinite: bool = False
     time_limit_s: float = 120.0
 

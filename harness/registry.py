@@ -41,7 +41,7 @@ def claim(
     params: dict[str, Any] | None = None,
     tier: str = "fast",
     references: Sequence[Reference] = (),
-    needs_kwargs: Sequence[str] = (),
+    needs: Sequence[str] = (),
     allow_nonfinite: bool = False,
     time_limit_s: float = 120.0,
 ) -> Callable[[Callable[..., Measurement]], Callable[..., Measurement]]:
@@ -61,7 +61,7 @@ def claim(
         _REGISTRY[id] = Claim(
             id=id, paper=paper, statement=statement, contract=contract, check=check,
             params=dict(params or {}), tier=tier, references=tuple(references),
-            needs_kwargs=tuple(needs_kwargs), allow_nonfinite=allow_nonfinite, time_limit_s=time_limit_s,
+            needs=tuple(needs), allow_nonfinite=allow_nonfinite, time_limit_s=time_limit_s,
         )
         return check
 

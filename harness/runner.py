@@ -65,7 +65,7 @@ def measure(job: Job, want_figures: bool = False) -> Measurement:
     contract = get_contract(claim.contract)
     params = job.params_dict
     try:
-        fit = contract.fit(impl, params, dict(job.bind), claim.needs_kwargs)
+        fit = contract.fit(impl, params, dict(job.bind), claim.needs)
     except ContractMismatch as exc:
         return _error(f"{claim.id}: does not fit the contract: {exc}")
     ctx = Context(seed=job.seed, params=params, dtype=fit.dtype, device=torch.device(job.device),

@@ -95,7 +95,7 @@ def equals_phi_tau(loss, ctx: Context) -> Measurement:
     "consistency/comp-sum/continuous-at-ce",
     paper=PAPER,
     statement="ell_tau -> cross-entropy as tau -> 1: |ell_{1+-d} - CE| <= d CE^2 e^(d CE) / 2, and ell_1 is CE exactly.",
-    contract="multiclass-loss", needs_kwargs=("tau",), allow_nonfinite=True,
+    contract="multiclass-loss", needs=("tau",), allow_nonfinite=True,
     references=(Reference("comp-sum", f"{_MOD}:comp_sum_loss"),),
 )
 def continuous_at_ce(loss, ctx: Context) -> Measurement:

@@ -1,0 +1,1 @@
+"""Reference equivariant models and symmetrization methods of the equivariance papers, each exposed as Subjects."""

@@ -1,0 +1,92 @@
+"""e3nn's own building blocks as Subjects: its O(3) tensor product, spherical harmonics and example point network.
+
+"e3nn: Euclidean Neural Networks" (Geiger & Smidt 2022, arXiv:2207.09453): third-party code that claimbench
+validates, not reimplementations. Modules are built with float64 as torch's default dtype: e3nn computes its
+Clebsch-Gordan constants in the default dtype, so a module built in float32 and then `.double()`-ed is
+equivariant only to ~1e-8 (see `tensor_product_built_in_float32`).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from e3nn import o3
+
+from harness.equivariance import Subject
+
+TP_IRREPS = "8x0e+8x1o+4x2e"
+
+
+@contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """Build modules with this default dtype, then restore the previous one."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _irreps_inputs(irreps: str, count: int):
+    dim = o3.Irreps(irreps).dim
+
+    def inputs(gen: torch.Generator, batch: int) -> tuple[torch.Tensor, ...]:
+        return tuple(torch.randn(batch, dim, generator=gen, dtype=torch.float64) for _ in range(count))
+
+    return inputs
+
+
+def tensor_product_subject(irreps: str = TP_IRREPS, build_dtype: torch.dtype = torch.float64) -> Subject:
+    """e3nn's FullyConnectedTensorProduct irreps x irreps -> irreps, claimed O(3)-equivariant (e3nn)."""
+    with default_dtype(build_dtype):
+        torch.manual_seed(0)
+        tp = o3.FullyConnectedTensorProduct(irreps, irreps, irreps)
+    return Subject(tp, "O3", _irreps_inputs(irreps, 2), (irreps, irreps), irreps)
+
+
+def tensor_product_built_in_float32(irreps: str = TP_IRREPS) -> Subject:
+    """The same tensor product built under torch's float32 default and converted: float32 constants in float64 (e3nn)."""
+    return tensor_product_subject(irreps, torch.float32)
+
+
+def spherical_harmonics_subject(lmax: int = 4) -> Subject:
+    """e3nn's real spherical harmonics of unit vectors up to lmax, claimed O(3)-equivariant with parity (-1)^l (e3nn)."""
+    irreps = o3.Irreps.spherical_harmonics(lmax)
+
+    def model(vec: torch.Tensor) -> torch.Tensor:
+        return o3.spherical_harmonics(irreps, vec, normalize=True, normalization="component")
+
+    def inputs(gen: torch.Generator, batch: int) -> tuple[torch.Tensor]:
+        return (torch.randn(batch, 3, generator=gen, dtype=torch.float64),)
+
+    return Subject(model, "O3", inputs, "1x1o", str(irreps))
+
+
+class GatePointsEnergy(torch.nn.Module):
+    """e3nn's example network gate_points_2101 on batched clouds [B, N, 3] -> one scalar and one vector per cloud (e3nn)."""
+
+    def __init__(self, num_points: int) -> None:
+        super().__init__()
+        from e3nn.nn.models.gate_points_2101 import Network
+
+        with default_dtype(torch.float64):
+            torch.manual_seed(0)
+            self.net = Network(irreps_in=None, irreps_hidden="8x0e+8x0o+4x1e+4x1o", irreps_out="1x0e+1x1o",
+                               irreps_node_attr=None, irreps_edge_attr="0e+1o+2e", layers=2, max_radius=2.5,
+                               number_of_basis=8, radial_layers=1, radial_neurons=16, num_neighbors=4.0,
+                               num_nodes=float(num_points), reduce_output=True)
+
+    def forward(self, pos: torch.Tensor) -> torch.Tensor:
+        b, n, _ = pos.shape
+        return self.net({"pos": pos.reshape(b * n, 3), "batch": torch.arange(b).repeat_interleave(n)})
+
+
+def gate_points_subject(num_points: int = 8) -> Subject:
+    """e3nn's example point-cloud network, claimed E(3)-equivariant for a 0e+1o output (e3nn)."""
+
+    def inputs(gen: torch.Generator, batch: int) -> tuple[torch.Tensor]:
+        return (torch.randn(batch, num_points, 3, generator=gen, dtype=torch.float64),)
+
+    return Subject(GatePointsEnergy(num_points), "E3", inputs, "pos", "1x0e+1x1o")

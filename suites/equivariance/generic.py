@@ -1,0 +1,143 @@
+"""Claims that judge ANY Subject: exact equivariance, vanishing Lie derivative, equivariant gradients, batch independence.
+
+These are what a user runs first on a new model: `claimbench check 'equivariance/generic/*' --impl my.py:subject`.
+"""
+from __future__ import annotations
+
+import torch
+
+from harness import Context, Measurement, Reference, claim
+from harness.equivariance import BoundSubject, batch_dependence, lie_derivatives
+from suites.equivariance.checks import input_excerpt, judge_equivariance, tolerance
+from suites.equivariance.reference_subjects import GENERIC_SUBJECTS, GRADIENT_SUBJECTS
+
+DEFINITION = ("Definition of an equivariant map, f(rho_in(g) x) = rho_out(g) f(x) for all g in G "
+              "(Cohen & Welling, Group Equivariant Convolutional Networks, ICML 2016; arXiv:1602.07576)")
+LIE = ("The Lie Derivative for Measuring Learned Equivariance (Gruver, Finzi, Goldblum & Wilson, ICLR 2023; "
+       "arXiv:2210.02984)")
+
+
+@claim(
+    "equivariance/generic/equivariant",
+    paper=DEFINITION,
+    statement="f(g.x) = g.f(x) for the subject's group: the relative error ||f(g.x) - g.f(x)|| / ||g.f(x)|| over "
+              "random elements (every element of a finite group of at most 32) and samples stays below the dtype's "
+              "exactness budget (1e-10 in float64, 1e-5 in float32), or below the stated bound `tol`.",
+    contract="equivariant", params={"elements": 32, "samples": 16}, references=GENERIC_SUBJECTS,
+)
+def equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
+    """The checker itself: one stacked call over elements x samples; the witness is the worst element and sample."""
+    return judge_equivariance(subject, ctx)
+
+
+@claim(
+    "equivariance/generic/lie-derivative-zero",
+    paper=LIE,
+    statement="For a continuous group the Lie derivative d/dt rho_out(exp(-tA)) f(rho_in(exp(tA)) x) at t = 0 "
+              "vanishes along every generator A: its norm relative to ||f(x)|| stays below the dtype's budget "
+              "(or `tol`); learned, approximately equivariant models get a number instead of a pass.",
+    contract="equivariant", params={"directions": 16, "samples": 16}, references=GENERIC_SUBJECTS,
+    needs=("continuous",),
+)
+def lie_derivative_zero(subject: BoundSubject, ctx: Context) -> Measurement:
+    """Jacobian-vector products along random unit generators (rotations, and translations for SE3/E3)."""
+    m, b = int(ctx.params["directions"]), int(ctx.params["samples"])
+    threshold, source = tolerance(subject, ctx)
+    xs = subject.draw(ctx.generator, b)
+    directions = subject.group.sample_algebra(ctx.generator, m)
+    rel, how = lie_derivatives(subject, directions, xs)
+    i, j = divmod(int(torch.nan_to_num(rel, nan=float("inf")).argmax()), b)
+    worst = float(rel[i, j])
+    detail = (f"{subject.group.name}: relative Lie derivative max {worst:.3g}, median {float(rel.median()):.3g} over "
+              f"{m} generators x {b} samples in {str(subject.dtype)[6:]} ({how}); threshold {threshold:.3g} ({source})")
+    witness = f"{subject.group.describe_algebra(directions, i)}, sample {j} ({input_excerpt(xs, j)}): {worst:.3g}"
+    return ctx.at_most(worst, threshold, detail, witness)
+
+
+def _invariant_readout(subject: BoundSubject, ys: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """An invariant scalar per sample: squared norms of the outputs (point outputs taken relative to the first point)."""
+    translating = getattr(subject.group, "translation", False)
+    total = torch.zeros(ys[0].shape[0], dtype=ys[0].dtype)
+    for y, rep in zip(ys, subject.out_reps):
+        if rep.kind == "pos" and translating:
+            if y.dim() < 3:
+                continue
+            y = y - y.narrow(-2, 0, 1)
+        total = total + y.reshape(y.shape[0], -1).pow(2).sum(1)
+    return total
+
+
+@claim(
+    "equivariance/generic/gradient-equivariant",
+    paper=DEFINITION,
+    statement="Gradients of an invariant readout of f are finite and transform with the input: grad at g.x equals "
+              "the linear part of g applied to grad at x (forces from an invariant energy rotate with the system), "
+              "within the dtype's budget (or `tol`).",
+    contract="equivariant", params={"elements": 16, "samples": 8}, references=GRADIENT_SUBJECTS,
+    needs=("gradient",),
+)
+def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
+    """One backward pass through the stacked call on x and every g.x; the readout is sum of squared output norms."""
+    m, b = int(ctx.params["elements"]), int(ctx.params["samples"])
+    threshold, source = tolerance(subject, ctx)
+    xs = subject.draw(ctx.generator, b)
+    els = subject.group.sample(ctx.generator, m)
+    count = subject.group.size(els)
+    moving = [k for k, (x, r) in enumerate(zip(xs, subject.in_reps)) if x.is_floating_point() and r.kind != "inv"]
+    stacked = []
+    for k, (x, rep) in enumerate(zip(xs, subject.in_reps)):
+        gx = subject.group.act(els, rep, x).reshape(-1, *x.shape[1:])
+        both = torch.cat([x, gx]).detach()
+        stacked.append(both.requires_grad_(True) if k in moving else both)
+    with torch.enable_grad():
+        readout = _invariant_readout(subject, subject(*stacked)).sum()
+        grads = torch.autograd.grad(readout, [stacked[k] for k in moving], allow_unused=True)
+    diff = torch.zeros(count, b, dtype=torch.float64)
+    scale = torch.zeros(count, b, dtype=torch.float64)
+    nonfinite = torch.zeros(count + 1, b, dtype=torch.bool)
+    for k, grad in zip(moving, grads):
+        x, rep = xs[k], subject.in_reps[k]
+        grad = torch.zeros_like(stacked[k]) if grad is None else grad
+        nonfinite |= ~torch.isfinite(grad.view(count + 1, b, -1)).all(-1)
+        g0, g_moved = grad[:b], grad[b:].view(count, b, *x.shape[1:])
+        linear = subject.group.act(els, rep, g0) - subject.group.act(els, rep, torch.zeros_like(g0))
+        diff += (g_moved - linear).double().reshape(count, b, -1).pow(2).sum(-1)
+        scale += torch.maximum(linear.double().reshape(count, b, -1).pow(2).sum(-1),
+                               g_moved.double().reshape(count, b, -1).pow(2).sum(-1))
+    if nonfinite.any():
+        row, j = (int(v) for v in nonfinite.nonzero()[0])
+        where = "x" if row == 0 else subject.group.describe(els, row - 1) + " applied to x"
+        return Measurement("fail", float("nan"), threshold,
+                           f"{subject.group.name}: gradients are NaN or inf for {int(nonfinite.sum())} of "
+                           f"{(count + 1) * b} inputs although the outputs are finite",
+                           f"at {where}, sample {j} ({input_excerpt(xs, j)})")
+    if float(scale.max().sqrt()) <= 1e3 * ctx.tol.eps * float(readout.detach().abs()) / max(1.0, b * (count + 1)):
+        return Measurement("skip", detail=f"{subject.group.name}: the invariant readout (sum of squared output norms) "
+                                          "is constant, so its gradient vanishes and there is nothing to compare")
+    rel = (diff.sqrt() / scale.sqrt().clamp_min(torch.finfo(torch.float64).tiny))
+    i, j = divmod(int(rel.argmax()), b)
+    worst = float(rel[i, j])
+    detail = (f"{subject.group.name}: gradient relative error max {worst:.3g}, median {float(rel.median()):.3g} over "
+              f"{count} elements x {b} samples in {str(subject.dtype)[6:]}; threshold {threshold:.3g} ({source})")
+    witness = f"{subject.group.describe(els, i)}, sample {j} ({input_excerpt(xs, j)}): {worst:.3g}"
+    return ctx.at_most(worst, threshold, detail, witness)
+
+
+@claim(
+    "equivariance/generic/batch-independent",
+    paper=DEFINITION,
+    statement="f acts on one sample at a time: a sample's output computed alone equals its output inside a batch of "
+              "32 copies of the batch, within the dtype's budget (or `tol`); otherwise f(x) is not a function of x "
+              "and no equivariance number means anything.",
+    contract="equivariant", params={"samples": 4}, references=GENERIC_SUBJECTS,
+)
+def batch_independent(subject: BoundSubject, ctx: Context) -> Measurement:
+    """Catches batch statistics, cross-sample graph edges and size-dependent kernels (e.g. cdist's matmul path)."""
+    b = int(ctx.params["samples"])
+    threshold, source = tolerance(subject, ctx)
+    xs = subject.draw(ctx.generator, b)
+    rel, j = batch_dependence(subject, xs)
+    detail = (f"largest relative change of a sample's output between batch 1 and a batch of {32 * b}: "
+              f"{float(rel.max()):.3g} in {str(subject.dtype)[6:]}; threshold {threshold:.3g} ({source})")
+    witness = f"sample {j} ({input_excerpt(xs, j)}) changed by {float(rel[j]):.3g} when batched"
+    return ctx.at_most(float(rel.max()), threshold, detail, witness)
