@@ -66,11 +66,21 @@ class BoundSubject:
     model: Callable[..., Any]
     max_batch: int = 4096
     notes: list[str] = field(default_factory=list)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def on(self, device: torch.device | str) -> "BoundSubject":
+        """This subject with its inputs (and its module, if it is one) on `device`."""
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        model = self.model.to(device) if isinstance(self.model, torch.nn.Module) else self.model
+        return BoundSubject(self.subject, self.group, self.in_reps, self.out_reps, self.dtype, model, self.max_batch,
+                            list(self.notes), device)
 
     def with_group(self, name: str) -> "BoundSubject":
         """The same model and reps judged under another group (e.g. O3 for a model claimed only SO3-equivariant)."""
         return BoundSubject(self.subject, parse_group(name), self.in_reps, self.out_reps, self.dtype, self.model,
-                            self.max_batch, list(self.notes))
+                            self.max_batch, list(self.notes), self.device)
 
     def draw(self, gen: torch.Generator, batch: int) -> tuple[torch.Tensor, ...]:
         """Inputs from the subject's sampler, floating ones cast to the checking dtype, validated against the reps."""
@@ -90,6 +100,7 @@ class BoundSubject:
                 if not torch.isfinite(x).all():
                     raise SubjectError(f"inputs() item {i} holds NaN or inf")
                 x = x.to(self.dtype)
+            x = x.to(self.device)
             try:
                 self.group.check(rep, tuple(x.shape[1:]))
             except ValueError as exc:
@@ -249,7 +260,7 @@ def default_tolerance(dtype: torch.dtype) -> float:
 def batch_dependence(bs: BoundSubject, xs: Sequence[torch.Tensor], copies: int = 32) -> tuple[torch.Tensor, int]:
     """Relative change of each sample's output between a call on that sample alone and a stacked call, and the worst one."""
     b = xs[0].shape[0]
-    diffs = torch.zeros(b, dtype=torch.float64)
+    diffs = torch.zeros(b, dtype=torch.float64, device=xs[0].device)
     with torch.no_grad():
         stacked = bs(*[x.repeat(copies, *([1] * (x.dim() - 1))) for x in xs])
         for i in range(b):

@@ -44,7 +44,7 @@ class Group(ABC):
         if not x.is_floating_point() and rep.kind not in ("perm", "grid"):
             raise RepError(f"{self.name} acts on rep {rep.spec!r} by linear maps; the tensor has dtype {x.dtype}")
         out = self.act_on(elements, rep, x.double() if x.is_floating_point() else x)
-        return out.to(x.dtype)
+        return out.to(dtype=x.dtype, device=x.device)
 
     def check(self, rep: Rep, shape: tuple[int, ...]) -> None:
         """Raise RepError (one line) when a per-sample tensor of this shape cannot carry the rep under this group."""
@@ -70,4 +70,4 @@ class Group(ABC):
 
 def linear_on_last(mats: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Apply matrices [m, d, d] to the last axis of x [B, *S, d]: [m, B, *S, d]."""
-    return torch.einsum("mij,...j->m...i", mats, x)
+    return torch.einsum("mij,...j->m...i", mats.to(x.device), x)

@@ -81,7 +81,7 @@ class Euclidean3(Group):
     def act_on(self, elements: Motions, rep: Rep, x: torch.Tensor) -> torch.Tensor:
         if rep.kind == "pos":
             out = linear_on_last(elements.R, x)
-            return out + elements.t.view(-1, *([1] * (x.dim() - 1)), 3)
+            return out + elements.t.to(x.device).view(-1, *([1] * (x.dim() - 1)), 3)
         return linear_on_last(wigner_matrices(rep.irreps, elements.a, elements.flip), x)
 
     def sample_algebra(self, gen: torch.Generator, m: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,11 +93,11 @@ class Euclidean3(Group):
     def act_algebra(self, directions: tuple[torch.Tensor, torch.Tensor], rep: Rep, x: torch.Tensor) -> torch.Tensor:
         a, v = directions
         if rep.kind == "inv":
-            return torch.zeros(a.shape[0], *x.shape, dtype=x.dtype)
+            return torch.zeros(a.shape[0], *x.shape, dtype=x.dtype, device=x.device)
         xd = x.double()
         if rep.kind == "pos":
             out = linear_on_last(torch.einsum("mi,ijk->mjk", a, so3_generators64(1)), xd)
-            out = out + v.view(-1, *([1] * (x.dim() - 1)), 3)
+            out = out + v.to(x.device).view(-1, *([1] * (x.dim() - 1)), 3)
         else:
             out = linear_on_last(algebra_matrices(rep.irreps, a), xd)
         return out.to(x.dtype)
@@ -180,7 +180,7 @@ class Planar(Group):
 
     def act_algebra(self, directions: torch.Tensor, rep: Rep, x: torch.Tensor) -> torch.Tensor:
         if rep.kind == "inv":
-            return torch.zeros(directions.shape[0], *x.shape, dtype=x.dtype)
+            return torch.zeros(directions.shape[0], *x.shape, dtype=x.dtype, device=x.device)
         J = torch.zeros(directions.shape[0], x.shape[-1], x.shape[-1], dtype=torch.float64)
         J[:, 0, 1], J[:, 1, 0] = -directions, directions
         return linear_on_last(J, x.double()).to(x.dtype)

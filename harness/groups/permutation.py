@@ -51,7 +51,7 @@ class Symmetric(Group):
 
     def act_on(self, elements: torch.Tensor, rep: Rep, x: torch.Tensor) -> torch.Tensor:
         m = elements.shape[0]
-        inverse = torch.argsort(elements, dim=1)
+        inverse = torch.argsort(elements, dim=1).to(x.device)
         out = x.unsqueeze(0).expand(m, *x.shape)
         for axis in rep.axes:
             dim = axis + 2

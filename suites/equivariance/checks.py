@@ -24,6 +24,7 @@ def input_excerpt(xs: tuple[torch.Tensor, ...], j: int) -> str:
 def judge_equivariance(bs: BoundSubject, ctx: Context, *, tol: float | None = None, elements: int | None = None,
                        samples: int | None = None, what: str = "") -> Measurement:
     """Pass when max relative error over elements x samples <= tolerance; the witness names the worst element and sample."""
+    bs = bs.on(ctx.device)
     m = int(elements or ctx.params.get("elements", 32))
     b = int(samples or ctx.params.get("samples", 16))
     threshold, source = tolerance(bs, ctx, tol)
@@ -35,6 +36,12 @@ def judge_equivariance(bs: BoundSubject, ctx: Context, *, tol: float | None = No
     pool = "all" if count < m or getattr(bs.group, "elements_exhaustive", lambda _: False)(m) else "random"
     detail = (f"{what}{bs.group.name}: relative error max {table.max:.3g}, median {table.median:.3g} over {pool} "
               f"{count} elements x {b} samples in {str(bs.dtype)[6:]}; threshold {threshold:.3g} ({source})")
+    errors = table.errors.detach().double().cpu().clamp_min(1e-18).log10().flatten()
+    ctx.figure("equivariance-errors", lambda ax: (
+        ax.hist(errors.numpy(), bins=40, color="#4c72b0"),
+        ax.axvline(torch.tensor(threshold).log10().item(), color="#c44e52", linestyle="--", label="threshold"),
+        ax.set_xlabel(f"log10 relative error under {bs.group.name} ({count} elements x {b} samples)"),
+        ax.set_ylabel("count"), ax.legend()))
     outputs = ", ".join(f"output {k}: {e:.3g}" for k, e in enumerate(table.per_output))
     witness = (f"{bs.group.describe(els, i)}, sample {j} ({input_excerpt(xs, j)}): relative error {table.max:.3g} "
                f"({outputs})")
@@ -44,7 +51,7 @@ def judge_equivariance(bs: BoundSubject, ctx: Context, *, tol: float | None = No
 def judge_broken_by(bs: BoundSubject, ctx: Context, group: str, floor: float, *, elements: int = 32,
                     samples: int = 16, why: str = "") -> Measurement:
     """Pass when the subject is NOT equivariant to `group`: its median relative error is at least `floor`."""
-    other = bs.with_group(group)
+    other = bs.on(ctx.device).with_group(group)
     xs = other.draw(ctx.generator, samples)
     els = other.group.sample(ctx.generator, elements)
     table = relative_errors(other, els, xs)

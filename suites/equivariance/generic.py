@@ -41,6 +41,7 @@ def equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
 )
 def lie_derivative_zero(subject: BoundSubject, ctx: Context) -> Measurement:
     """Jacobian-vector products along random unit generators (rotations, and translations for SE3/E3)."""
+    subject = subject.on(ctx.device)
     m, b = int(ctx.params["directions"]), int(ctx.params["samples"])
     threshold, source = tolerance(subject, ctx)
     xs = subject.draw(ctx.generator, b)
@@ -57,7 +58,7 @@ def lie_derivative_zero(subject: BoundSubject, ctx: Context) -> Measurement:
 def _invariant_readout(subject: BoundSubject, ys: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """An invariant scalar per sample: squared norms of the outputs (point outputs taken relative to the first point)."""
     translating = getattr(subject.group, "translation", False)
-    total = torch.zeros(ys[0].shape[0], dtype=ys[0].dtype)
+    total = torch.zeros(ys[0].shape[0], dtype=ys[0].dtype, device=ys[0].device)
     for y, rep in zip(ys, subject.out_reps):
         if rep.kind == "pos" and translating:
             if y.dim() < 3:
@@ -78,6 +79,7 @@ def _invariant_readout(subject: BoundSubject, ys: tuple[torch.Tensor, ...]) -> t
 )
 def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
     """One backward pass through the stacked call on x and every g.x; the readout is sum of squared output norms."""
+    subject = subject.on(ctx.device)
     m, b = int(ctx.params["elements"]), int(ctx.params["samples"])
     threshold, source = tolerance(subject, ctx)
     xs = subject.draw(ctx.generator, b)
@@ -92,9 +94,10 @@ def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
     with torch.enable_grad():
         readout = _invariant_readout(subject, subject(*stacked)).sum()
         grads = torch.autograd.grad(readout, [stacked[k] for k in moving], allow_unused=True)
-    diff = torch.zeros(count, b, dtype=torch.float64)
-    scale = torch.zeros(count, b, dtype=torch.float64)
-    nonfinite = torch.zeros(count + 1, b, dtype=torch.bool)
+    dev = xs[0].device
+    diff = torch.zeros(count, b, dtype=torch.float64, device=dev)
+    scale = torch.zeros(count, b, dtype=torch.float64, device=dev)
+    nonfinite = torch.zeros(count + 1, b, dtype=torch.bool, device=dev)
     for k, grad in zip(moving, grads):
         x, rep = xs[k], subject.in_reps[k]
         grad = torch.zeros_like(stacked[k]) if grad is None else grad
@@ -133,6 +136,7 @@ def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
 )
 def batch_independent(subject: BoundSubject, ctx: Context) -> Measurement:
     """Catches batch statistics, cross-sample graph edges and size-dependent kernels (e.g. cdist's matmul path)."""
+    subject = subject.on(ctx.device)
     b = int(ctx.params["samples"])
     threshold, source = tolerance(subject, ctx)
     xs = subject.draw(ctx.generator, b)
