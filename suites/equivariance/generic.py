@@ -9,7 +9,7 @@ import torch
 from harness import Context, Measurement, Reference, claim
 from harness.equivariance import BoundSubject, batch_dependence, lie_derivatives
 from suites.equivariance.checks import input_excerpt, judge_equivariance, tolerance
-from suites.equivariance.reference_subjects import GENERIC_SUBJECTS, GRADIENT_SUBJECTS
+from suites.equivariance.reference_subjects import GENERIC_SUBJECTS, GRADIENT_SUBJECTS, LIE_SUBJECTS
 
 DEFINITION = ("Definition of an equivariant map, f(rho_in(g) x) = rho_out(g) f(x) for all g in G "
               "(Cohen & Welling, Group Equivariant Convolutional Networks, ICML 2016; arXiv:1602.07576)")
@@ -36,7 +36,7 @@ def equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
     statement="For a continuous group the Lie derivative d/dt rho_out(exp(-tA)) f(rho_in(exp(tA)) x) at t = 0 "
               "vanishes along every generator A: its norm relative to ||f(x)|| stays below the dtype's budget "
               "(or `tol`); learned, approximately equivariant models get a number instead of a pass.",
-    contract="equivariant", params={"directions": 16, "samples": 16}, references=GENERIC_SUBJECTS,
+    contract="equivariant", params={"directions": 16, "samples": 16}, references=LIE_SUBJECTS,
     needs=("continuous",),
 )
 def lie_derivative_zero(subject: BoundSubject, ctx: Context) -> Measurement:
