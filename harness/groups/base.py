@@ -18,6 +18,7 @@ class Group(ABC):
 
     name: str = ""
     continuous: bool = False
+    orthogonal: bool = True
     supported: tuple[str, ...] = ("inv",)
 
     @abstractmethod
@@ -45,6 +46,12 @@ class Group(ABC):
             raise RepError(f"{self.name} acts on rep {rep.spec!r} by linear maps; the tensor has dtype {x.dtype}")
         out = self.act_on(elements, rep, x.double() if x.is_floating_point() else x)
         return out.to(dtype=x.dtype, device=x.device)
+
+    def act_dual(self, elements: Any, rep: Rep, x: torch.Tensor) -> torch.Tensor:
+        """The action rho(g)^(-T) that gradients follow; for an orthogonal group the linear part of `act`."""
+        if not self.orthogonal:
+            raise NotImplementedError(f"{self.name} is not orthogonal and defines no dual action")
+        return self.act(elements, rep, x) - self.act(elements, rep, torch.zeros_like(x))
 
     def check(self, rep: Rep, shape: tuple[int, ...]) -> None:
         """Raise RepError (one line) when a per-sample tensor of this shape cannot carry the rep under this group."""

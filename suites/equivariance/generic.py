@@ -56,10 +56,13 @@ def lie_derivative_zero(subject: BoundSubject, ctx: Context) -> Measurement:
 
 
 def _invariant_readout(subject: BoundSubject, ys: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """An invariant scalar per sample: squared norms of the outputs (point outputs taken relative to the first point)."""
+    """An invariant scalar per sample: squared norms of the outputs (point outputs taken relative to the first point;
+    under a non-orthogonal group only the invariant outputs)."""
     translating = getattr(subject.group, "translation", False)
     total = torch.zeros(ys[0].shape[0], dtype=ys[0].dtype, device=ys[0].device)
     for y, rep in zip(ys, subject.out_reps):
+        if rep.kind != "inv" and not subject.group.orthogonal:
+            continue
         if rep.kind == "pos" and translating:
             if y.dim() < 3:
                 continue
@@ -72,7 +75,8 @@ def _invariant_readout(subject: BoundSubject, ys: tuple[torch.Tensor, ...]) -> t
     "equivariance/generic/gradient-equivariant",
     paper=DEFINITION,
     statement="Gradients of an invariant readout of f are finite and transform with the input: grad at g.x equals "
-              "the linear part of g applied to grad at x (forces from an invariant energy rotate with the system), "
+              "rho(g)^-T grad at x, the linear part of g for rotations and permutations (forces from an invariant "
+              "energy rotate with the system), "
               "within the dtype's budget (or `tol`).",
     contract="equivariant", params={"elements": 16, "samples": 8}, references=GRADIENT_SUBJECTS,
     needs=("gradient",),
@@ -103,7 +107,7 @@ def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
         grad = torch.zeros_like(stacked[k]) if grad is None else grad
         nonfinite |= ~torch.isfinite(grad.view(count + 1, b, -1)).all(-1)
         g0, g_moved = grad[:b], grad[b:].view(count, b, *x.shape[1:])
-        linear = subject.group.act(els, rep, g0) - subject.group.act(els, rep, torch.zeros_like(g0))
+        linear = subject.group.act_dual(els, rep, g0)
         diff += (g_moved - linear).double().reshape(count, b, -1).pow(2).sum(-1)
         scale += torch.maximum(linear.double().reshape(count, b, -1).pow(2).sum(-1),
                                g_moved.double().reshape(count, b, -1).pow(2).sum(-1))

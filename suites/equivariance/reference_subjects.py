@@ -1,27 +1,31 @@
-"""The baseline Subjects every generic equivariance claim runs on: one per kind of input and group."""
+"""The baseline Subjects the generic equivariance claims run on: one per kind of input and group."""
 from __future__ import annotations
 
 from harness import Reference
 
-_E3NN = "baselines.equivariant.e3nn_models"
 _BASE = "baselines.equivariant"
 
+TENSOR_PRODUCT = Reference("e3nn tensor product 8x0e+8x1o+4x2e (O3)", f"{_BASE}.e3nn_models:tensor_product_subject")
+SPHERICAL_HARMONICS = Reference("e3nn spherical harmonics l<=4 (O3)", f"{_BASE}.e3nn_models:spherical_harmonics_subject")
+EGNN = Reference("EGNN, 3 layers (E3)", f"{_BASE}.egnn:egnn_subject")
+FRAME_AVERAGED_MLP = Reference("frame-averaged MLP, 8-element PCA frame (E3)",
+                               f"{_BASE}.frame_averaging:fa_equivariant_subject", bind={"frame": "O3"})
+DEEP_SETS_LAYER = Reference("Deep Sets layer (S6)", f"{_BASE}.deep_sets:equivariant_layer_subject")
+PARTITION_LAYER = Reference("partition layer, graph to graph (S5)", f"{_BASE}.partition_layers:partition_layer_subject")
+CANONICALIZED_IMAGE = Reference("C4-canonicalized CNN on images (C4)", f"{_BASE}.canonicalization:image_equivariant_subject")
+RELU_MLP_WEIGHTS = Reference("ReLU MLP as a function of its weights (HiddenPermScale(2,4,4,1))",
+                             f"{_BASE}.mlp_weights:mlp_subject")
+DWS_LAYER = Reference("DWS layer on (2,4,2) weight space (HiddenPerm)", f"{_BASE}.dws_layers:dws_layer_subject")
+GRAM_SCHMIDT_6D = Reference("6D -> SO(3) Gram-Schmidt map (SO3)", f"{_BASE}.rotation_repr:gram_schmidt_subject")
+
 GENERIC_SUBJECTS: tuple[Reference, ...] = (
-    Reference("e3nn tensor product 8x0e+8x1o+4x2e (O3)", f"{_E3NN}:tensor_product_subject"),
-    Reference("e3nn spherical harmonics l<=4 (O3)", f"{_E3NN}:spherical_harmonics_subject"),
-    Reference("EGNN, 3 layers (E3)", f"{_BASE}.egnn:egnn_subject"),
-    Reference("Deep Sets layer (S6)", f"{_BASE}.deep_sets:equivariant_layer_subject"),
-    Reference("partition layer, graph to graph (S5)", f"{_BASE}.partition_layers:partition_layer_subject"),
+    TENSOR_PRODUCT, SPHERICAL_HARMONICS, EGNN, FRAME_AVERAGED_MLP, DEEP_SETS_LAYER, PARTITION_LAYER,
+    CANONICALIZED_IMAGE, RELU_MLP_WEIGHTS, DWS_LAYER, GRAM_SCHMIDT_6D,
 )
-
+LIE_SUBJECTS: tuple[Reference, ...] = (
+    TENSOR_PRODUCT, SPHERICAL_HARMONICS, EGNN, FRAME_AVERAGED_MLP, RELU_MLP_WEIGHTS, GRAM_SCHMIDT_6D,
+)
 GRADIENT_SUBJECTS: tuple[Reference, ...] = (
-    Reference("e3nn tensor product 8x0e+8x1o+4x2e (O3)", f"{_E3NN}:tensor_product_subject"),
-    Reference("EGNN, 3 layers (E3)", f"{_BASE}.egnn:egnn_subject"),
-    Reference("Deep Sets layer (S6)", f"{_BASE}.deep_sets:equivariant_layer_subject"),
-    Reference("partition layer, graph to graph (S5)", f"{_BASE}.partition_layers:partition_layer_subject"),
-)
-
-LIE_SUBJECTS: tuple[Reference, ...] = tuple(
-    r for r in GENERIC_SUBJECTS if r.target.rsplit(":", 1)[1] in ("tensor_product_subject", "spherical_harmonics_subject",
-                                                                  "egnn_subject")
+    TENSOR_PRODUCT, EGNN, FRAME_AVERAGED_MLP, DEEP_SETS_LAYER, PARTITION_LAYER, CANONICALIZED_IMAGE, RELU_MLP_WEIGHTS,
+    DWS_LAYER,
 )
