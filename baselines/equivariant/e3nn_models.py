@@ -64,11 +64,38 @@ def spherical_harmonics_subject(lmax: int = 4) -> Subject:
     return Subject(model, "O3", inputs, "1x1o", str(irreps))
 
 
-class GatePointsEnergy(torch.nn.Module):
-    """e3nn's example network gate_points_2101 on batched clouds [B, N, 3] -> one scalar and one vector per cloud (e3nn)."""
+def exact_radius_graph(pos: torch.Tensor, r_max: float, batch: torch.Tensor) -> torch.Tensor:
+    """Edges i != j of one cloud closer than r_max, with distances computed pairwise (no matmul expansion)."""
+    r = torch.cdist(pos, pos, compute_mode="donot_use_mm_for_euclid_dist")
+    same = batch[:, None] == batch[None, :]
+    off_diagonal = ~torch.eye(pos.shape[0], dtype=torch.bool, device=pos.device)
+    return ((r < r_max) & same & off_diagonal).nonzero().T
 
-    def __init__(self, num_points: int) -> None:
+
+@contextmanager
+def exact_self_distances() -> Iterator[None]:
+    """Run gate_points_2101 with `exact_radius_graph` in place of its cdist-based `radius_graph`."""
+    import e3nn.nn.models.gate_points_2101 as gate_points
+
+    original = gate_points.radius_graph
+    gate_points.radius_graph = exact_radius_graph
+    try:
+        yield
+    finally:
+        gate_points.radius_graph = original
+
+
+class GatePointsEnergy(torch.nn.Module):
+    """e3nn's example network gate_points_2101 on batched clouds [B, N, 3] -> one scalar and one vector per cloud (e3nn).
+
+    Its `radius_graph` keeps pairs with 0 < cdist < r_max; past 25 points torch.cdist takes a matmul path whose
+    self-distances are ~1e-4 (float32) or ~1e-8 (float64) instead of 0, so self-loops with zero edge vectors enter
+    the graph depending on the batch. `exact_graph=True` runs it with exact pairwise distances instead.
+    """
+
+    def __init__(self, num_points: int, exact_graph: bool = False) -> None:
         super().__init__()
+        self.exact_graph = exact_graph
         from e3nn.nn.models.gate_points_2101 import Network
 
         with default_dtype(torch.float64):
@@ -80,13 +107,22 @@ class GatePointsEnergy(torch.nn.Module):
 
     def forward(self, pos: torch.Tensor) -> torch.Tensor:
         b, n, _ = pos.shape
-        return self.net({"pos": pos.reshape(b * n, 3), "batch": torch.arange(b).repeat_interleave(n)})
+        data = {"pos": pos.reshape(b * n, 3), "batch": torch.arange(b, device=pos.device).repeat_interleave(n)}
+        if not self.exact_graph:
+            return self.net(data)
+        with exact_self_distances():
+            return self.net(data)
 
 
-def gate_points_subject(num_points: int = 8) -> Subject:
+def gate_points_subject(num_points: int = 8, exact_graph: bool = False) -> Subject:
     """e3nn's example point-cloud network, claimed E(3)-equivariant for a 0e+1o output (e3nn)."""
 
     def inputs(gen: torch.Generator, batch: int) -> tuple[torch.Tensor]:
         return (torch.randn(batch, num_points, 3, generator=gen, dtype=torch.float64),)
 
-    return Subject(GatePointsEnergy(num_points), "E3", inputs, "pos", "1x0e+1x1o")
+    return Subject(GatePointsEnergy(num_points, exact_graph), "E3", inputs, "pos", "1x0e+1x1o")
+
+
+def gate_points_exact_graph_subject(num_points: int = 8) -> Subject:
+    """The same network with exact pairwise distances in its radius graph (e3nn; the fix for the self-loop bug)."""
+    return gate_points_subject(num_points, exact_graph=True)

@@ -7,6 +7,8 @@ _BASE = "baselines.equivariant"
 
 TENSOR_PRODUCT = Reference("e3nn tensor product 8x0e+8x1o+4x2e (O3)", f"{_BASE}.e3nn_models:tensor_product_subject")
 SPHERICAL_HARMONICS = Reference("e3nn spherical harmonics l<=4 (O3)", f"{_BASE}.e3nn_models:spherical_harmonics_subject")
+GATE_POINTS = Reference("e3nn gate_points_2101 example network, exact radius graph (E3)",
+                        f"{_BASE}.e3nn_models:gate_points_exact_graph_subject")
 EGNN = Reference("EGNN, 3 layers (E3)", f"{_BASE}.egnn:egnn_subject")
 FRAME_AVERAGED_MLP = Reference("frame-averaged MLP, 8-element PCA frame (E3)",
                                f"{_BASE}.frame_averaging:fa_equivariant_subject", bind={"frame": "O3"})
@@ -19,13 +21,13 @@ DWS_LAYER = Reference("DWS layer on (2,4,2) weight space (HiddenPerm)", f"{_BASE
 GRAM_SCHMIDT_6D = Reference("6D -> SO(3) Gram-Schmidt map (SO3)", f"{_BASE}.rotation_repr:gram_schmidt_subject")
 
 GENERIC_SUBJECTS: tuple[Reference, ...] = (
-    TENSOR_PRODUCT, SPHERICAL_HARMONICS, EGNN, FRAME_AVERAGED_MLP, DEEP_SETS_LAYER, PARTITION_LAYER,
+    TENSOR_PRODUCT, SPHERICAL_HARMONICS, GATE_POINTS, EGNN, FRAME_AVERAGED_MLP, DEEP_SETS_LAYER, PARTITION_LAYER,
     CANONICALIZED_IMAGE, RELU_MLP_WEIGHTS, DWS_LAYER, GRAM_SCHMIDT_6D,
 )
 LIE_SUBJECTS: tuple[Reference, ...] = (
-    TENSOR_PRODUCT, SPHERICAL_HARMONICS, EGNN, FRAME_AVERAGED_MLP, RELU_MLP_WEIGHTS, GRAM_SCHMIDT_6D,
+    TENSOR_PRODUCT, SPHERICAL_HARMONICS, GATE_POINTS, EGNN, FRAME_AVERAGED_MLP, RELU_MLP_WEIGHTS, GRAM_SCHMIDT_6D,
 )
 GRADIENT_SUBJECTS: tuple[Reference, ...] = (
-    TENSOR_PRODUCT, EGNN, FRAME_AVERAGED_MLP, DEEP_SETS_LAYER, PARTITION_LAYER, CANONICALIZED_IMAGE, RELU_MLP_WEIGHTS,
+    TENSOR_PRODUCT, GATE_POINTS, EGNN, FRAME_AVERAGED_MLP, DEEP_SETS_LAYER, PARTITION_LAYER, CANONICALIZED_IMAGE, RELU_MLP_WEIGHTS,
     DWS_LAYER,
 )
