@@ -86,6 +86,15 @@ def _write(out: Path, results: list[Result], seed: int, device: str, console: Co
     console.print(f"wrote {out / 'claims.csv'}, {out / 'env.json'}, {report}")
 
 
+def _grouped(reasons: list[str]) -> dict[str, list[str]]:
+    """'claim: reason' lines grouped by reason, so a contract mismatch shared by many claims is said once."""
+    groups: dict[str, list[str]] = {}
+    for line in reasons:
+        claim_id, _, reason = line.partition(": ")
+        groups.setdefault(reason, []).append(claim_id)
+    return groups
+
+
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
     claims = select(args.patterns, tier=args.tier)
     if args.json:
@@ -93,10 +102,13 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
                            "statement": c.statement, "params": c.params} for c in claims], indent=2))
         return 0
     table = Table(title=f"{len(claims)} claims")
-    table.add_column("id", no_wrap=True)
-    table.add_column("contract", no_wrap=True)
-    table.add_column("tier", no_wrap=True)
-    table.add_column("paper", overflow="ellipsis", no_wrap=True)
+    id_width = max((len(c.id) for c in claims), default=2)
+    contract_width = max((len(c.contract) for c in claims), default=8)
+    table.add_column("id", no_wrap=True, min_width=id_width)
+    table.add_column("contract", no_wrap=True, min_width=contract_width)
+    table.add_column("tier", no_wrap=True, min_width=4)
+    table.add_column("paper", overflow="ellipsis", no_wrap=True,
+                     max_width=max(20, console.width - id_width - contract_width - 17))
     for c in claims:
         table.add_row(c.id, c.contract, c.tier, c.paper)
     console.print(table)
@@ -133,8 +145,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     fits, reasons = fitting_claims(claims, impl, overrides)
     if not fits:
         raise UsageError(f"{args.impl} fits none of the {len(claims)} matched claims: {reasons[0]}")
-    for reason in reasons:
-        print(f"claimbench: not run: {reason}", file=sys.stderr)
+    for reason, ids in _grouped(reasons).items():
+        shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        print(f"claimbench: not run ({shown}): {reason}", file=sys.stderr)
     jobs = impl_jobs(fits, args.impl, args.impl, overrides, args.seed, args.device)
     results = _progress_run(jobs, _console(stderr=True), want_figures=bool(args.out), quiet=args.json)
     if args.json:

@@ -187,8 +187,9 @@ class Equivariant(Contract):
                                        "group moves; the subject has none")
         for token in needs:
             if token.startswith("method:") and bs.subject.method != token[7:]:
-                raise ContractMismatch(f"{self.name}: this claim is about the method {token[7:]!r}; the subject says it "
-                                       f"implements {bs.subject.method or 'no method'!r} (set Subject(method=...))")
+                raise ContractMismatch(f"{self.name}: a paper's method claims judge only subjects that implement it "
+                                       f"(Subject(method=...), e.g. 'egnn' or 'frame-averaging'); this subject says "
+                                       f"{bs.subject.method or 'none'!r}")
         if "grid" in needs and not any(r.kind == "grid" for r in bs.in_reps):
             raise ContractMismatch(f"{self.name}: this claim needs an image ('grid') input")
 

@@ -23,7 +23,7 @@ LIE = ("The Lie Derivative for Measuring Learned Equivariance (Gruver, Finzi, Go
     statement="f(g.x) = g.f(x) for the subject's group: the relative error ||f(g.x) - g.f(x)|| / ||g.f(x)|| over "
               "random elements (every element of a finite group of at most 32) and samples stays below the dtype's "
               "exactness budget (1e-10 in float64, 1e-5 in float32), or below the stated bound `tol`.",
-    contract="equivariant", params={"elements": 32, "samples": 16}, references=GENERIC_SUBJECTS,
+    contract="equivariant", params={"elements": 32, "samples": 16, "tol": None}, references=GENERIC_SUBJECTS,
 )
 def equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
     """The checker itself: one stacked call over elements x samples; the witness is the worst element and sample."""
@@ -36,7 +36,7 @@ def equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
     statement="For a continuous group the Lie derivative d/dt rho_out(exp(-tA)) f(rho_in(exp(tA)) x) at t = 0 "
               "vanishes along every generator A: its norm relative to ||f(x)|| stays below the dtype's budget "
               "(or `tol`); learned, approximately equivariant models get a number instead of a pass.",
-    contract="equivariant", params={"directions": 16, "samples": 16}, references=LIE_SUBJECTS,
+    contract="equivariant", params={"directions": 16, "samples": 16, "tol": None}, references=LIE_SUBJECTS,
     needs=("continuous",),
 )
 def lie_derivative_zero(subject: BoundSubject, ctx: Context) -> Measurement:
@@ -78,7 +78,7 @@ def _invariant_readout(subject: BoundSubject, ys: tuple[torch.Tensor, ...]) -> t
               "rho(g)^-T grad at x, the linear part of g for rotations and permutations (forces from an invariant "
               "energy rotate with the system), "
               "within the dtype's budget (or `tol`).",
-    contract="equivariant", params={"elements": 16, "samples": 8}, references=GRADIENT_SUBJECTS,
+    contract="equivariant", params={"elements": 16, "samples": 8, "tol": None}, references=GRADIENT_SUBJECTS,
     needs=("gradient",),
 )
 def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
@@ -136,7 +136,7 @@ def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
     statement="f acts on one sample at a time: a sample's output computed alone equals its output inside a batch of "
               "32 copies of the batch, within the dtype's budget (or `tol`); otherwise f(x) is not a function of x "
               "and no equivariance number means anything.",
-    contract="equivariant", params={"samples": 4}, references=GENERIC_SUBJECTS,
+    contract="equivariant", params={"samples": 4, "tol": None}, references=GENERIC_SUBJECTS,
 )
 def batch_independent(subject: BoundSubject, ctx: Context) -> Measurement:
     """Catches batch statistics, cross-sample graph edges and size-dependent kernels (e.g. cdist's matmul path)."""
