@@ -37,6 +37,7 @@ class Job:
     bind: tuple[tuple[str, Any], ...] = ()
     root_seed: int = 0
     device: str = "cpu"
+    time_limit_s: float | None = None
 
     @property
     def key(self) -> str:
@@ -48,6 +49,10 @@ class Job:
     def seed(self) -> int:
         """The job's seed: derived from the run's root seed and the job's key, never from order or worker."""
         return int(hashlib.sha256(f"{self.root_seed}:{self.key}".encode()).hexdigest()[:8], 16)
+
+    def limit_s(self, claim_limit_s: float) -> float:
+        """The time limit this job runs under: its own override, else its claim's."""
+        return self.time_limit_s if self.time_limit_s is not None else claim_limit_s
 
     @property
     def params_dict(self) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def measure(job: Job, want_figures: bool = False) -> Measurement:
                   want_figures=want_figures)
     wrapped = contract.wrap(fit, claim.allow_nonfinite)
     try:
-        with time_limit(claim.time_limit_s):
+        with time_limit(job.limit_s(claim.time_limit_s)):
             m = claim.check(wrapped, ctx)
     except ImplementationError as exc:
         return _error(f"{claim.id}: {exc}")
