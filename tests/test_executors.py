@@ -103,3 +103,15 @@ def test_the_cli_on_a_process_pool_writes_the_rows_of_a_serial_run(tmp_path):
     assert list(got["job_key"]) == [r.job.key for r in serial]
     assert list(got["verdict"]) == [r.measurement.verdict for r in serial]
     assert all(same_value(float(a), r.measurement.value) for a, r in zip(got["value"], serial))
+
+
+def test_pytest_xdist_runs_every_claim_test_and_passes():
+    selection = ["suites/consistency", "suites/equivariance", "-k", "shift-invariant or generic"]
+    collected = subprocess.run([sys.executable, "-m", "pytest", *selection, "--collect-only", "-q"], cwd=ROOT,
+                               capture_output=True, text=True)
+    count = sum(1 for line in collected.stdout.splitlines() if "::" in line)
+    assert count > 40
+    proc = subprocess.run([sys.executable, "-m", "pytest", *selection, "-n", "2", "-q", "-p", "xdist"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert f"{count} passed" in proc.stdout
