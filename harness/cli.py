@@ -17,7 +17,7 @@ from harness.contracts import fitting_claims
 from harness.environment import collect_env
 from harness.jobs import Job, impl_jobs, parse_param, reference_jobs
 from harness.loading import ImplLoadError, load
-from harness.registry import RegistryError, select
+from harness.registry import RegistryError, get_claim, select
 from harness.report import write_report
 from harness.results import write_run
 from harness.executors import EXECUTORS, Executor, ExecutorError, get_executor
@@ -81,6 +81,9 @@ def _summary(results: list[Result], console: Console, title: str) -> None:
         table.add_row(r.job.claim_id, r.job.impl_name, f"[{_COLOURS[v]}]{v}[/]",
                       format_value(r.measurement.value), format_value(r.measurement.threshold))
     console.print(table)
+    for (claim_id, impl_name), (failed, total, rate) in failure_fractions(results).items():
+        stated = f"; stated false-alarm rate {rate:g}" if rate is not None else ""
+        console.print(f"{claim_id} ({impl_name}): failed at {failed} of {total} seeds{stated}")
     counts = {v: sum(r.measurement.verdict == v for r in results) for v in _COLOURS}
     console.print("  ".join(f"[{_COLOURS[v]}]{n} {v}[/]" for v, n in counts.items()))
     for r in results:
@@ -95,6 +98,16 @@ def _write(out: Path, results: list[Result], seed: int, device: str, console: Co
     write_run(out, results, collect_env(seed, device))
     report = write_report(out)
     console.print(f"wrote {out / 'claims.csv'}, {out / 'env.json'}, {report}")
+
+
+def failure_fractions(results: list[Result]) -> dict[tuple[str, str], tuple[int, int, float | None]]:
+    """For each claim and implementation run at several seeds: failures (fail or error), runs, stated false-alarm rate."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for r in results:
+        entry = counts.setdefault((r.job.claim_id, r.job.impl_name), [0, 0])
+        entry[0] += r.measurement.verdict in ("fail", "error")
+        entry[1] += 1
+    return {k: (f, n, get_claim(k[0]).false_alarm_rate) for k, (f, n) in counts.items() if n > 1}
 
 
 def _grouped(reasons: list[str]) -> dict[str, list[str]]:
@@ -150,7 +163,7 @@ def _plan(args: argparse.Namespace) -> tuple[dict[str, Any], Path | None]:
             raise UsageError(f"--impls {args.impls}: {exc.strerror}") from None
         impls += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     plan = {"command": args.command, "patterns": list(args.patterns), "tier": args.tier, "seed": args.seed,
-            "device": args.device, "impls": impls, "params": dict(_parse_param(p) for p in getattr(args, "param", []))}
+            "device": args.device, "seeds": max(1, args.seeds), "impls": impls, "params": dict(_parse_param(p) for p in getattr(args, "param", []))}
     if args.command == "run":
         return plan, Path(args.out) if args.out else Path("results") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     if not impls:
@@ -196,7 +209,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     claims = select(plan["patterns"], tier=plan["tier"])
     if not claims:
         raise UsageError(f"no claim matches {' '.join(plan['patterns']) or '*'} in tier {plan['tier']}")
-    jobs = reference_jobs(claims, plan["seed"], plan["device"])
+    jobs = reference_jobs(claims, plan["seed"], plan["device"], plan.get("seeds", 1))
     assert run_dir is not None
     results = _execute(plan, run_dir, jobs, args, console, want_figures=True, quiet=False)
     _summary(results, console, f"{len(claims)} claims on the baselines ({len(jobs)} jobs)")
@@ -229,7 +242,7 @@ def _check_jobs(plan: dict[str, Any]) -> list[Job]:
             shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
             prefix = f"{spec}: " if len(plan["impls"]) > 1 else ""
             print(f"claimbench: {prefix}not run ({shown}): {reason}", file=sys.stderr)
-        jobs += impl_jobs(fits, spec, spec, overrides, plan["seed"], plan["device"])
+        jobs += impl_jobs(fits, spec, spec, overrides, plan["seed"], plan["device"], plan.get("seeds", 1))
     return jobs
 
 
@@ -275,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--tier", choices=("fast", "full"), default="fast")
         q.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
         q.add_argument("--seed", type=int, default=0, help="the run's root seed")
+        q.add_argument("--seeds", type=int, default=1, metavar="N",
+                       help="run every job at root seeds SEED .. SEED+N-1 (failure fractions of stochastic claims)")
         q.add_argument("--executor", choices=EXECUTORS, default="serial",
                        help="who runs the jobs: this process, a local process pool, or a Ray cluster")
         q.add_argument("--workers", type=int, help="worker processes (process, ray local); default: the CPU count")

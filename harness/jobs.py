@@ -60,15 +60,16 @@ class Job:
         return dict(self.params)
 
 
-def reference_jobs(claims: list[Claim], root_seed: int, device: str) -> list[Job]:
-    """The jobs of `claimbench run`: each claim on each of its baselines."""
+def reference_jobs(claims: list[Claim], root_seed: int, device: str, seeds: int = 1) -> list[Job]:
+    """The jobs of `claimbench run`: each claim on each of its baselines, at root seeds root_seed .. + seeds - 1."""
     return [
-        Job(c.id, ref.target, ref.name, _canon({**c.params, **ref.params}), _canon(ref.bind), root_seed, device)
-        for c in claims for ref in c.references
+        Job(c.id, ref.target, ref.name, _canon({**c.params, **ref.params}), _canon(ref.bind), s, device)
+        for c in claims for ref in c.references for s in range(root_seed, root_seed + seeds)
     ]
 
 
 def impl_jobs(claims: list[Claim], impl: str, impl_name: str, overrides: dict[str, Any],
-              root_seed: int, device: str) -> list[Job]:
+              root_seed: int, device: str, seeds: int = 1) -> list[Job]:
     """The jobs of `claimbench check`: each claim on the user's implementation, params overridden by --param."""
-    return [Job(c.id, impl, impl_name, _canon({**c.params, **overrides}), (), root_seed, device) for c in claims]
+    return [Job(c.id, impl, impl_name, _canon({**c.params, **overrides}), (), s, device)
+            for c in claims for s in range(root_seed, root_seed + seeds)]

@@ -51,6 +51,7 @@ class Claim:
     needs: tuple[str, ...] = ()
     allow_nonfinite: bool = False
     time_limit_s: float = 120.0
+    false_alarm_rate: float | None = None
 
     @property
     def suite(self) -> str:

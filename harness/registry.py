@@ -44,6 +44,7 @@ def claim(
     needs: Sequence[str] = (),
     allow_nonfinite: bool = False,
     time_limit_s: float = 120.0,
+    false_alarm_rate: float | None = None,
 ) -> Callable[[Callable[..., Measurement]], Callable[..., Measurement]]:
     """Register `check(impl, ctx) -> Measurement` as the claim `id` (see DESIGN.md, 'A claim')."""
     if not _ID.match(id):
@@ -62,6 +63,7 @@ def claim(
             id=id, paper=paper, statement=statement, contract=contract, check=check,
             params=dict(params or {}), tier=tier, references=tuple(references),
             needs=tuple(needs), allow_nonfinite=allow_nonfinite, time_limit_s=time_limit_s,
+            false_alarm_rate=false_alarm_rate,
         )
         return check
 

@@ -57,6 +57,20 @@ def _row(run_dir: Path, row: pd.Series) -> str:
             f"{_figure_tags(run_dir, row.get('figures', ''))}</td></tr>")
 
 
+def _seed_fractions(rows: pd.DataFrame) -> list[str]:
+    """For an implementation run at several seeds: how often it failed, next to the claim's stated false-alarm rate."""
+    lines = []
+    for impl_name, runs in rows.groupby("impl_name", sort=True):
+        if runs["seed"].nunique() < 2:
+            continue
+        failed = int(runs["verdict"].isin(["fail", "error"]).sum())
+        rate = runs["false_alarm_rate"].iloc[0] if "false_alarm_rate" in runs else ""
+        stated = f"; the claim states a false-alarm rate of {_num(rate)}" if _num(rate) else ""
+        lines.append(f"<p class='detail'>{html.escape(str(impl_name))}: failed at {failed} of {len(runs)} seeds"
+                     f"{html.escape(stated)}</p>")
+    return lines
+
+
 def render(frame: pd.DataFrame, env: dict[str, Any], run_dir: Path) -> str:
     """The report's HTML text."""
     counts = frame["verdict"].value_counts().to_dict() if len(frame) else {}
@@ -82,6 +96,7 @@ def render(frame: pd.DataFrame, env: dict[str, Any], run_dir: Path) -> str:
                              "<th>params</th><th>verdict</th><th>value</th><th>threshold</th><th>what was seen</th></tr>")
                 parts.extend(_row(run_dir, row) for _, row in rows.iterrows())
                 parts.append("</table>")
+                parts.extend(_seed_fractions(rows))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -38,7 +38,7 @@ def results_frame(results: list[Result], figure_paths: dict[str, list[str]] | No
     paths = figure_paths or {}
     rows = [r.record(paths.get(r.job.key, [])) for r in results]
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame.sort_values(["claim", "impl_name", "params"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(["claim", "impl_name", "params", "seed"], kind="stable").reset_index(drop=True)
 
 
 def write_run(out: Path, results: list[Result], env: dict[str, Any]) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from harness.registry import get_claim
 from harness.timelimit import ClaimTimeout, time_limit
 
 COLUMNS = ["claim", "suite", "paper", "statement", "contract", "tier", "impl", "impl_name", "params", "seed", "device",
-           "verdict", "value", "threshold", "detail", "witness", "duration_s", "figures", "job_key"]
+           "verdict", "value", "threshold", "detail", "witness", "duration_s", "figures", "job_key", "false_alarm_rate"]
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Result:
             "device": self.job.device, "verdict": m.verdict, "value": m.value, "threshold": m.threshold,
             "detail": m.detail, "witness": m.witness, "duration_s": round(self.duration_s, 4),
             "figures": ";".join(figure_paths), "job_key": self.job.key,
+            "false_alarm_rate": "" if c.false_alarm_rate is None else c.false_alarm_rate,
         }
 
 

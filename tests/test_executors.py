@@ -115,3 +115,15 @@ def test_pytest_xdist_runs_every_claim_test_and_passes():
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert f"{count} passed" in proc.stdout
+
+
+def test_seeds_run_each_job_at_several_root_seeds_and_report_the_failure_fraction(tmp_path):
+    out = tmp_path / "seeds"
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "check", "consistency/comp-sum/shift-invariant",
+                           "--impl", "tests.impls:raises_on_large_logits", "--seeds", "3", "--seed", "5",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "failed at 3 of 3 seeds" in proc.stdout
+    rows = pd.read_csv(out / "claims.csv", keep_default_na=False)
+    assert len(rows) == 3 and rows["seed"].nunique() == 3 and rows["job_key"].nunique() == 1
+    assert "failed at 3 of 3 seeds" in (out / "report.html").read_text()

@@ -127,7 +127,7 @@ def c4_invariant(subject: BoundSubject, ctx: Context) -> Measurement:
     statement="Training the canonicalizer with the canonicalization prior (cross-entropy towards the identity on "
               "upright images) makes it map held-out upright images to the identity, and by equivariance their "
               "rotations by g to g: at least 80% for every element of C4 (here 94% after 100 steps, 23% untrained).",
-    contract="equivariant", needs=("method:canonicalization",), params={"samples": 512, "min_fraction": 0.8, "prior_steps": 100},
+    false_alarm_rate=1e-40, contract="equivariant", needs=("method:canonicalization",), params={"samples": 512, "min_fraction": 0.8, "prior_steps": 100},
     references=(Reference("C4 canonicalizer after 100 prior steps", f"{_C}:prior_canonicalizer_subject"),),
 )
 def prior_maps_upright_to_identity(subject: BoundSubject, ctx: Context) -> Measurement:
