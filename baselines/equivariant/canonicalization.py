@@ -264,7 +264,8 @@ def set_equivariant_subject(seed: int = 0) -> Subject:
 
 def set_canonicalizer_subject(seed: int = 0) -> Subject:
     """h(X) as a one-hot [B, n, n], row i = the sorted position of element i: it permutes with the elements ("perm:0")."""
-    return Subject(CanonicalizerOutput(SortCanonicalizer(SET_FEATURES, seed)), f"S{N_SET}", set_inputs, "perm:0", "perm:0", method="canonicalization")
+    return Subject(CanonicalizerOutput(SortCanonicalizer(SET_FEATURES, seed)), f"S{N_SET}", set_inputs, "perm:0", "perm:0",
+                   method="canonicalization")
 
 
 def image_invariant_subject(seed: int = 0) -> Subject:
@@ -281,7 +282,8 @@ def image_equivariant_subject(seed: int = 0) -> Subject:
 
 def image_canonicalizer_subject(seed: int = 0) -> Subject:
     """h(x) as the unit vector of its rotation angle [B, 2]; rotating the image by 90 degrees rotates it by 90 degrees."""
-    return Subject(CanonicalizerOutput(C4Canonicalizer(seed=seed)), "C4", random_images, "grid", "pos", method="canonicalization")
+    return Subject(CanonicalizerOutput(C4Canonicalizer(seed=seed)), "C4", random_images, "grid", "pos",
+                   method="canonicalization")
 
 
 def upright_images(gen: torch.Generator, batch: int, size: int = IMAGE_SIZE) -> tuple[torch.Tensor]:

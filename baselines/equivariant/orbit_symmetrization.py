@@ -81,4 +81,5 @@ def orbit_subject(step_size: float = 1.0, seed: int = 0) -> Subject:
     reference = torch.randn(2, 2, generator=gen, dtype=torch.float64)
     model = OrbitSymmetrized(EquivariantVectors(2, seed=seed), random_mlp(2 * N_POINTS, 4, seed=seed + 1), reference,
                              CHECKPOINTS, step_size)
-    return Subject(model, "SO2", planar_clouds, "pos", ("inv",) * len(CHECKPOINTS), method="orbit-distance-symmetrization")
+    return Subject(model, "SO2", planar_clouds, "pos", ("inv",) * len(CHECKPOINTS),
+                   method="orbit-distance-symmetrization")

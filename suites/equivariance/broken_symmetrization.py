@@ -78,7 +78,8 @@ def fa_uncentred() -> Subject:
 
 def fa_rows() -> Subject:
     """FA over eigenvectors read as rows, declared E(3)-invariant."""
-    return Subject(_fa(row_eigenvector_frame, "invariant", 4), "E3", fa.cloud_inputs, "pos", "inv", method="frame-averaging")
+    return Subject(_fa(row_eigenvector_frame, "invariant", 4), "E3", fa.cloud_inputs, "pos", "inv",
+                   method="frame-averaging")
 
 
 def fa_points_one_sign() -> Subject:
@@ -93,7 +94,8 @@ def fa_points_uncentred() -> Subject:
 
 def fa_points_rows() -> Subject:
     """Equivariant FA over eigenvectors read as rows."""
-    return Subject(_fa(row_eigenvector_frame, "points", 3 * N), "E3", fa.cloud_inputs, "pos", "pos", method="frame-averaging")
+    return Subject(_fa(row_eigenvector_frame, "points", 3 * N), "E3", fa.cloud_inputs, "pos", "pos",
+                   method="frame-averaging")
 
 
 def full_frame_declared_se3() -> Subject:
@@ -112,22 +114,26 @@ def _frame_output(frame_fn: fa.FrameFn):
 
 def frame_set_one_sign() -> Subject:
     """eigh's single sign choice as the frame."""
-    return Subject(_frame_output(one_sign_frame), "E3", fa.cloud_inputs, "pos", ("1x1o", "pos"), method="frame-averaging")
+    return Subject(_frame_output(one_sign_frame), "E3", fa.cloud_inputs, "pos", ("1x1o", "pos"),
+                   method="frame-averaging")
 
 
 def frame_set_uncentred() -> Subject:
     """The uncentred frame (origin 0, second moments about the origin)."""
-    return Subject(_frame_output(uncentred_frame), "E3", fa.cloud_inputs, "pos", ("1x1o", "pos"), method="frame-averaging")
+    return Subject(_frame_output(uncentred_frame), "E3", fa.cloud_inputs, "pos", ("1x1o", "pos"),
+                   method="frame-averaging")
 
 
 def frame_set_rows() -> Subject:
     """The frame with eigenvectors read as rows."""
-    return Subject(_frame_output(row_eigenvector_frame), "E3", fa.cloud_inputs, "pos", ("1x1o", "pos"), method="frame-averaging")
+    return Subject(_frame_output(row_eigenvector_frame), "E3", fa.cloud_inputs, "pos", ("1x1o", "pos"),
+                   method="frame-averaging")
 
 
 def proper_frame_set_declared_e3() -> Subject:
     """The 4-element proper frame declared E(3): -F(X) has det -1 elements, so F(-X) != -F(X)."""
-    return Subject(_frame_output(fa.FRAMES["SO3"]), "E3", fa.cloud_inputs, "pos", ("1x1o", "pos"), method="frame-averaging")
+    return Subject(_frame_output(fa.FRAMES["SO3"]), "E3", fa.cloud_inputs, "pos", ("1x1o", "pos"),
+                   method="frame-averaging")
 
 
 def graph_raw_backbone() -> Subject:
@@ -159,7 +165,8 @@ class _AllFramesIgnoringDraw(nn.Module):
 
 def sfa_averaging_all_frames() -> Subject:
     """"SFA" that ignores its draw and averages every frame: deterministic full FA, invariant sample by sample."""
-    return Subject(_AllFramesIgnoringDraw(), "E3", fa.cloud_and_draw_inputs, ("pos", "inv"), "inv", method="frame-averaging")
+    return Subject(_AllFramesIgnoringDraw(), "E3", fa.cloud_and_draw_inputs, ("pos", "inv"), "inv",
+                   method="frame-averaging")
 
 
 class _SquaredDraw(nn.Module):
@@ -194,7 +201,8 @@ def planar_one_sign_frame(pos: torch.Tensor) -> fa.Frames:
 
 def planar_fa_one_sign() -> Subject:
     """2D-frame FA with eigh's single sign choice, declared invariant to rotations about z."""
-    return Subject(_fa(planar_one_sign_frame, "invariant", 4), "SO2", fa.cloud_inputs, "pos", "inv", method="frame-averaging")
+    return Subject(_fa(planar_one_sign_frame, "invariant", 4), "SO2", fa.cloud_inputs, "pos", "inv",
+                   method="frame-averaging")
 
 
 def raw_backbone_about_z() -> Subject:
@@ -253,17 +261,20 @@ def _points_model(h: nn.Module, output: str) -> canon.CanonicalizedPoints:
 
 def mlp_canonicalized_invariant() -> Subject:
     """Canonicalization by Gram-Schmidt of vectors from a plain MLP, declared SE(3)-invariant."""
-    return Subject(_points_model(_mlp_canonicalizer(), "invariant"), "SE3", canon.cloud_inputs, "pos", "inv", method="canonicalization")
+    return Subject(_points_model(_mlp_canonicalizer(), "invariant"), "SE3", canon.cloud_inputs, "pos", "inv",
+                   method="canonicalization")
 
 
 def mlp_canonicalized_points() -> Subject:
     """The same non-equivariant canonicalizer, point outputs declared SE(3)-equivariant."""
-    return Subject(_points_model(_mlp_canonicalizer(), "points"), "SE3", canon.cloud_inputs, "pos", "pos", method="canonicalization")
+    return Subject(_points_model(_mlp_canonicalizer(), "points"), "SE3", canon.cloud_inputs, "pos", "pos",
+                   method="canonicalization")
 
 
 def mlp_canonicalizer() -> Subject:
     """The non-equivariant canonicalizer itself."""
-    return Subject(canon.CanonicalizerOutput(_mlp_canonicalizer()), "SE3", canon.cloud_inputs, "pos", ("1x1o", "pos"), method="canonicalization")
+    return Subject(canon.CanonicalizerOutput(_mlp_canonicalizer()), "SE3", canon.cloud_inputs, "pos", ("1x1o", "pos"),
+                   method="canonicalization")
 
 
 def cross_product_declared_e3_invariant() -> Subject:
@@ -274,7 +285,8 @@ def cross_product_declared_e3_invariant() -> Subject:
 
 def cross_product_declared_e3_points() -> Subject:
     """The same, point outputs declared E(3)-equivariant."""
-    return Subject(_points_model(canon.RotationCanonicalizer(proper=True), "points"), "E3", canon.cloud_inputs, "pos", "pos", method="canonicalization")
+    return Subject(_points_model(canon.RotationCanonicalizer(proper=True), "points"), "E3", canon.cloud_inputs, "pos", "pos",
+                   method="canonicalization")
 
 
 def cross_product_canonicalizer_declared_e3() -> Subject:
@@ -299,7 +311,8 @@ def left_handed_canonicalizer() -> Subject:
 
 def left_handed_canonicalized_invariant() -> Subject:
     """A random MLP behind the left-handed canonicalizer, declared SE(3)-invariant (which it is)."""
-    return Subject(_points_model(LeftHandedCanonicalizer(proper=True), "invariant"), "SE3", canon.cloud_inputs, "pos", "inv", method="canonicalization")
+    return Subject(_points_model(LeftHandedCanonicalizer(proper=True), "invariant"), "SE3", canon.cloud_inputs, "pos", "inv",
+                   method="canonicalization")
 
 
 class RoundedScoreSort(canon.SortCanonicalizer):
@@ -317,12 +330,14 @@ def _set_model(output: str) -> canon.CanonicalizedSet:
 
 def set_sorted_with_ties_invariant() -> Subject:
     """Sort canonicalization with tied scores, declared S_n-invariant."""
-    return Subject(_set_model("invariant"), f"S{canon.N_SET}", canon.set_inputs, "perm:0", "inv", method="canonicalization")
+    return Subject(_set_model("invariant"), f"S{canon.N_SET}", canon.set_inputs, "perm:0", "inv",
+                   method="canonicalization")
 
 
 def set_sorted_with_ties_equivariant() -> Subject:
     """Sort canonicalization with tied scores, declared S_n-equivariant."""
-    return Subject(_set_model("equivariant"), f"S{canon.N_SET}", canon.set_inputs, "perm:0", "perm:0", method="canonicalization")
+    return Subject(_set_model("equivariant"), f"S{canon.N_SET}", canon.set_inputs, "perm:0", "perm:0",
+                   method="canonicalization")
 
 
 def set_canonicalizer_with_ties() -> Subject:
@@ -344,7 +359,8 @@ class IsotropicC4Canonicalizer(canon.C4Canonicalizer):
 def _image_subject(h: nn.Module, output: str) -> Subject:
     backbone = small_cnn(1, canon.IMAGE_SIZE, 4 if output == "invariant" else None, seed=1)
     out_rep = "inv" if output == "invariant" else "grid"
-    return Subject(canon.CanonicalizedImage(h, backbone, output), "C4", canon.random_images, "grid", out_rep, method="canonicalization")
+    return Subject(canon.CanonicalizedImage(h, backbone, output), "C4", canon.random_images, "grid", out_rep,
+                   method="canonicalization")
 
 
 def image_tied_scores_invariant() -> Subject:
@@ -359,17 +375,20 @@ def image_tied_scores_equivariant() -> Subject:
 
 def image_canonicalizer_with_ties() -> Subject:
     """The tied-argmax canonicalizer itself."""
-    return Subject(canon.CanonicalizerOutput(IsotropicC4Canonicalizer()), "C4", canon.random_images, "grid", "pos", method="canonicalization")
+    return Subject(canon.CanonicalizerOutput(IsotropicC4Canonicalizer()), "C4", canon.random_images, "grid", "pos",
+                   method="canonicalization")
 
 
 def raw_cnn_invariant() -> Subject:
     """The frozen CNN alone, declared C4-invariant."""
-    return Subject(small_cnn(1, canon.IMAGE_SIZE, 4, seed=1), "C4", canon.random_images, "grid", "inv", method="canonicalization")
+    return Subject(small_cnn(1, canon.IMAGE_SIZE, 4, seed=1), "C4", canon.random_images, "grid", "inv",
+                   method="canonicalization")
 
 
 def raw_cnn_image() -> Subject:
     """The image-to-image CNN alone, declared C4-equivariant."""
-    return Subject(small_cnn(1, canon.IMAGE_SIZE, None, seed=1), "C4", canon.random_images, "grid", "grid", method="canonicalization")
+    return Subject(small_cnn(1, canon.IMAGE_SIZE, None, seed=1), "C4", canon.random_images, "grid", "grid",
+                   method="canonicalization")
 
 
 def canonicalizer_without_prior() -> Subject:
@@ -403,7 +422,8 @@ def orbit_nonequivariant_features() -> Subject:
     subject = orbit.orbit_subject()
     model = subject.model
     model.features = MLPVectors(orbit.N_POINTS, 2, 2)
-    return Subject(model, subject.group, subject.inputs, subject.in_reps, subject.out_reps, method="orbit-distance-symmetrization")
+    return Subject(model, subject.group, subject.inputs, subject.in_reps, subject.out_reps,
+                   method="orbit-distance-symmetrization")
 
 
 _FRAME_BUGS = (

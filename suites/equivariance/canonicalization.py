@@ -113,7 +113,8 @@ def canonicalizer_in_group(subject: BoundSubject, ctx: Context) -> Measurement:
     paper=MONDAL,
     statement="A C4 canonicalizer (rot90 group convolution, trained with the canonicalization prior) in front of a "
               "frozen, non-equivariant pretrained backbone makes it exactly invariant to 90-degree rotations.",
-    contract="equivariant", needs=("method:canonicalization",), params={"elements": 4, "samples": 64, "prior_steps": 100},
+    contract="equivariant", needs=("method:canonicalization",),
+    params={"elements": 4, "samples": 64, "prior_steps": 100},
     references=(Reference("prior-trained C4 canonicalizer + frozen CNN", f"{_C}:adapted_backbone_subject"),),
 )
 def c4_invariant(subject: BoundSubject, ctx: Context) -> Measurement:
@@ -127,7 +128,9 @@ def c4_invariant(subject: BoundSubject, ctx: Context) -> Measurement:
     statement="Training the canonicalizer with the canonicalization prior (cross-entropy towards the identity on "
               "upright images) makes it map held-out upright images to the identity, and by equivariance their "
               "rotations by g to g: at least 80% for every element of C4 (here 94% after 100 steps, 23% untrained).",
-    false_alarm_rate=1e-40, contract="equivariant", needs=("method:canonicalization",), params={"samples": 512, "min_fraction": 0.8, "prior_steps": 100},
+    false_alarm_rate=1e-40,
+    contract="equivariant", needs=("method:canonicalization",),
+    params={"samples": 512, "min_fraction": 0.8, "prior_steps": 100},
     references=(Reference("C4 canonicalizer after 100 prior steps", f"{_C}:prior_canonicalizer_subject"),),
 )
 def prior_maps_upright_to_identity(subject: BoundSubject, ctx: Context) -> Measurement:

@@ -150,7 +150,8 @@ def graph_sort_frame_invariant(subject: BoundSubject, ctx: Context) -> Measureme
     statement="Stochastic frame averaging, one frame element drawn per forward pass (inputs X and the draw u), is not "
               "invariant sample by sample: with the same draw, f(gX, u) differs from f(X, u) (median relative error "
               "at least 1e-6 over 32 elements x 16 clouds); its invariance holds only in distribution over u.",
-    false_alarm_rate=1e-80, contract="equivariant", needs=("method:frame-averaging",), params={"elements": 32, "samples": 16},
+    false_alarm_rate=1e-80,
+    contract="equivariant", needs=("method:frame-averaging",), params={"elements": 32, "samples": 16},
     references=(Reference("SFA(MLP), O(3) PCA frame", f"{_FA}:sfa_subject", bind={"frame": "O3"}),),
 )
 def single_frame_not_invariant(subject: BoundSubject, ctx: Context) -> Measurement:

@@ -32,7 +32,8 @@ def per_output_errors(subject: BoundSubject, elements: object, xs: tuple[torch.T
               "invariant only at the minimizer: the invariance error falls as the inner optimization runs longer, its "
               "median over rotations x samples decreasing from one output (more inner steps) to the next and ending "
               "below 1e-6 (SO(2) on 2D point clouds; outputs after 1, 4, 16, 64 steps).",
-    contract="equivariant", needs=("method:orbit-distance-symmetrization",), params={"elements": 32, "samples": 16, "final_median": 1e-6},
+    contract="equivariant", needs=("method:orbit-distance-symmetrization",),
+    params={"elements": 32, "samples": 16, "final_median": 1e-6},
     references=(Reference("orbit-distance gradient descent, step 1", "baselines.equivariant.orbit_symmetrization:orbit_subject"),),
 )
 def error_decreases_with_steps(subject: BoundSubject, ctx: Context) -> Measurement:

@@ -61,7 +61,8 @@ def regularizer_zero_iff_equivariant(subject: BoundSubject, ctx: Context) -> Mea
               "lambda in {0, 0.1, 1, 10}, the median relative equivariance error falls as lambda grows (Spearman "
               "correlation <= -0.8, i.e. at most one adjacent pair out of order) and the largest lambda's error is "
               "below half of the unregularized one's.",
-    false_alarm_rate=0.08, contract="equivariant", needs=NEEDS, params={"lams": (0.0, 0.1, 1.0, 10.0), "elements": 32, "samples": 64},
+    false_alarm_rate=0.08,
+    contract="equivariant", needs=NEEDS, params={"lams": (0.0, 0.1, 1.0, 10.0), "elements": 32, "samples": 64},
     references=(Reference("tanh MLPs on a softly SO(3)-equivariant toy task", f"{_SOFT}:soft_equivariant_family"),),
 )
 def error_decreases_with_lambda(subject: BoundSubject, ctx: Context) -> Measurement:
