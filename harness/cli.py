@@ -17,9 +17,9 @@ from harness.contracts import fitting_claims
 from harness.environment import collect_env
 from harness.jobs import Job, impl_jobs, parse_param, reference_jobs
 from harness.loading import ImplLoadError, load
-from harness.registry import RegistryError, get_claim, select
+from harness.registry import RegistryError, select
 from harness.report import write_report
-from harness.results import write_run
+from harness.results import results_frame, seed_failures, write_run
 from harness.executors import EXECUTORS, Executor, ExecutorError, get_executor
 from harness.journal import PLAN, Journal, read_plan, resumed_results, row_id, write_plan
 from harness.runner import Result, exit_code, format_value
@@ -81,7 +81,7 @@ def _summary(results: list[Result], console: Console, title: str) -> None:
         table.add_row(r.job.claim_id, r.job.impl_name, f"[{_COLOURS[v]}]{v}[/]",
                       format_value(r.measurement.value), format_value(r.measurement.threshold))
     console.print(table)
-    for (claim_id, impl_name), (failed, total, rate) in failure_fractions(results).items():
+    for claim_id, impl_name, failed, total, rate in seed_failures(results_frame(results)):
         stated = f"; stated false-alarm rate {rate:g}" if rate is not None else ""
         console.print(f"{claim_id} ({impl_name}): failed at {failed} of {total} seeds{stated}")
     counts = {v: sum(r.measurement.verdict == v for r in results) for v in _COLOURS}
@@ -98,16 +98,6 @@ def _write(out: Path, results: list[Result], seed: int, device: str, console: Co
     write_run(out, results, collect_env(seed, device))
     report = write_report(out)
     console.print(f"wrote {out / 'claims.csv'}, {out / 'env.json'}, {report}")
-
-
-def failure_fractions(results: list[Result]) -> dict[tuple[str, str], tuple[int, int, float | None]]:
-    """For each claim and implementation run at several seeds: failures (fail or error), runs, stated false-alarm rate."""
-    counts: dict[tuple[str, str], list[int]] = {}
-    for r in results:
-        entry = counts.setdefault((r.job.claim_id, r.job.impl_name), [0, 0])
-        entry[0] += r.measurement.verdict in ("fail", "error")
-        entry[1] += 1
-    return {k: (f, n, get_claim(k[0]).false_alarm_rate) for k, (f, n) in counts.items() if n > 1}
 
 
 def _grouped(reasons: list[str]) -> dict[str, list[str]]:

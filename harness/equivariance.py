@@ -179,41 +179,38 @@ class ErrorTable:
         return float(self.errors.median())
 
 
-def _sq_norms(y: torch.Tensor) -> torch.Tensor:
-    """Squared norms over the per-sample axes of y [m, B, *S]: [m, B]."""
+def sq_norms(y: torch.Tensor) -> torch.Tensor:
+    """Squared norms over the per-sample axes of y [m, B, *S], in float64: [m, B]."""
     return y.double().reshape(y.shape[0], y.shape[1], -1).pow(2).sum(-1)
 
 
-def relative_errors(bs: BoundSubject, elements: Any, xs: Sequence[torch.Tensor],
-                    ys: Sequence[torch.Tensor] | None = None) -> ErrorTable:
-    """||f(g.x) - g.f(x)|| / max(||g.f(x)||, ||f(g.x)||) for every element and sample (all outputs together).
+def worst_pair(errors: torch.Tensor) -> tuple[int, int]:
+    """(element, sample) of the largest entry of errors [m, B], a NaN counting as the largest."""
+    flat = int(torch.nan_to_num(errors, nan=float("inf")).argmax())
+    return divmod(flat, errors.shape[1])
 
-    f(x) and every f(g.x) come from one stacked call, so a model whose output depends on the batch size is judged
+
+def paired_outputs(bs: BoundSubject, elements: Any, xs: Sequence[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """For each output, f(g.x) and g.f(x) as [m, B, *S], from one stacked no-grad call on x and every g.x.
+
+    f(x) and every f(g.x) come from the same call, so a model whose output depends on the batch size is judged
     on equal terms (`batch_dependence` measures that separately).
     """
-    with torch.no_grad():
-        return _relative_errors(bs, elements, xs, ys)
-
-
-def _relative_errors(bs: BoundSubject, elements: Any, xs: Sequence[torch.Tensor],
-                     ys: Sequence[torch.Tensor] | None) -> ErrorTable:
     m, b = bs.group.size(elements), xs[0].shape[0]
-    if ys is None:
+    with torch.no_grad():
         both = bs(*[torch.cat([x, gx]) for x, gx in zip(xs, stack_transformed(bs, elements, xs))])
-        ys, fgx = tuple(y[:b] for y in both), tuple(y[b:] for y in both)
-    else:
-        fgx = bs(*stack_transformed(bs, elements, xs))
-    diff, ref, got = [], [], []
-    for y, y_g, rep in zip(ys, fgx, bs.out_reps):
-        gy = bs.group.act(elements, rep, y.detach())
-        y_g = y_g.detach().view(m, b, *y.shape[1:])
-        diff.append(_sq_norms(y_g - gy))
-        ref.append(_sq_norms(gy))
-        got.append(_sq_norms(y_g))
-    scale = torch.maximum(sum(ref), sum(got)).sqrt().clamp_min(TINY)
+        return [(y[b:].reshape(m, b, *y.shape[1:]), bs.group.act(elements, rep, y[:b]))
+                for y, rep in zip(both, bs.out_reps)]
+
+
+def relative_errors(bs: BoundSubject, elements: Any, xs: Sequence[torch.Tensor]) -> ErrorTable:
+    """||f(g.x) - g.f(x)|| / max(||g.f(x)||, ||f(g.x)||) for every element and sample (all outputs together)."""
+    pairs = paired_outputs(bs, elements, xs)
+    diff = [sq_norms(got - moved) for got, moved in pairs]
+    scale = torch.maximum(sum(sq_norms(moved) for _, moved in pairs),
+                          sum(sq_norms(got) for got, _ in pairs)).sqrt().clamp_min(TINY)
     errors = sum(diff).sqrt() / scale
-    flat = int(torch.nan_to_num(errors, nan=float("inf")).argmax())
-    i, j = divmod(flat, b)
+    i, j = worst_pair(errors)
     per_output = tuple(float(d[i, j].sqrt() / scale[i, j]) for d in diff)
     return ErrorTable(errors, per_output, elements, (i, j))
 
@@ -245,8 +242,8 @@ def lie_derivatives(bs: BoundSubject, directions: Any, xs: Sequence[torch.Tensor
     for y, d, rep in zip(ys, _as_tuple(jv), bs.out_reps):
         dy = bs.group.act_algebra(directions, rep, y.detach())
         d = d.detach().view(m, b, *y.shape[1:])
-        diff = diff + _sq_norms(d - dy)
-        scale = scale + _sq_norms(y.detach().unsqueeze(0).expand(m, *y.shape))
+        diff = diff + sq_norms(d - dy)
+        scale = scale + sq_norms(y.detach().unsqueeze(0).expand(m, *y.shape))
     return diff.sqrt() / scale.sqrt().clamp_min(TINY), how
 
 
@@ -263,8 +260,8 @@ def batch_dependence(bs: BoundSubject, xs: Sequence[torch.Tensor], copies: int =
         stacked = bs(*[x.repeat(copies, *([1] * (x.dim() - 1))) for x in xs])
         for i in range(b):
             alone = bs(*[x[i:i + 1] for x in xs])
-            num = sum(_sq_norms((s[i::b] - a).unsqueeze(0)).max() for s, a in zip(stacked, alone))
-            den = torch.maximum(sum(_sq_norms(a.unsqueeze(0)).max() for a in alone),
-                                sum(_sq_norms(s[i::b].unsqueeze(0)).max() for s in stacked))
+            num = sum(sq_norms((s[i::b] - a).unsqueeze(0)).max() for s, a in zip(stacked, alone))
+            den = torch.maximum(sum(sq_norms(a.unsqueeze(0)).max() for a in alone),
+                                sum(sq_norms(s[i::b].unsqueeze(0)).max() for s in stacked))
             diffs[i] = num.sqrt() / den.sqrt().clamp_min(TINY)
     return diffs, int(diffs.argmax())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.results import atomic_write_bytes, read_run
+from harness.results import atomic_write_bytes, read_run, seed_failures
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1b1f24;max-width:1200px}
@@ -60,13 +60,9 @@ def _row(run_dir: Path, row: pd.Series) -> str:
 def _seed_fractions(rows: pd.DataFrame) -> list[str]:
     """For an implementation run at several seeds: how often it failed, next to the claim's stated false-alarm rate."""
     lines = []
-    for impl_name, runs in rows.groupby("impl_name", sort=True):
-        if runs["seed"].nunique() < 2:
-            continue
-        failed = int(runs["verdict"].isin(["fail", "error"]).sum())
-        rate = runs["false_alarm_rate"].iloc[0] if "false_alarm_rate" in runs else ""
-        stated = f"; the claim states a false-alarm rate of {_num(rate)}" if _num(rate) else ""
-        lines.append(f"<p class='detail'>{html.escape(str(impl_name))}: failed at {failed} of {len(runs)} seeds"
+    for _, impl_name, failed, runs, rate in seed_failures(rows):
+        stated = f"; the claim states a false-alarm rate of {rate:.6g}" if rate is not None else ""
+        lines.append(f"<p class='detail'>{html.escape(impl_name)}: failed at {failed} of {runs} seeds"
                      f"{html.escape(stated)}</p>")
     return lines
 

@@ -41,6 +41,21 @@ def results_frame(results: list[Result], figure_paths: dict[str, list[str]] | No
     return frame.sort_values(["claim", "impl_name", "params", "seed"], kind="stable").reset_index(drop=True)
 
 
+def seed_failures(frame: pd.DataFrame) -> list[tuple[str, str, int, int, float | None]]:
+    """For each claim and implementation run at several seeds: (claim, impl_name, failed, runs, stated false-alarm rate).
+
+    A failure is a `fail` or an `error`; the rate is the claim's `false_alarm_rate` column (None where it states none).
+    """
+    rows = []
+    for (claim_id, impl_name), runs in frame.groupby(["claim", "impl_name"], sort=True):
+        if runs["seed"].nunique() < 2:
+            continue
+        rate = pd.to_numeric(runs["false_alarm_rate"], errors="coerce").iloc[0]
+        rows.append((str(claim_id), str(impl_name), int(runs["verdict"].isin(["fail", "error"]).sum()), len(runs),
+                     None if pd.isna(rate) else float(rate)))
+    return rows
+
+
 def write_run(out: Path, results: list[Result], env: dict[str, Any]) -> pd.DataFrame:
     """Write figures, claims.csv and env.json under `out`; return the frame written."""
     out.mkdir(parents=True, exist_ok=True)

@@ -27,14 +27,19 @@ class Executor(ABC):
         """One Result per job, in the order of `jobs`; never raises for a job's own failure."""
 
 
-def hard_limit_s(job: Job) -> float:
-    """When the executor stops a job from outside: its claim's time limit plus a grace for start-up and teardown."""
-    return job.limit_s(get_claim(job.claim_id).time_limit_s) + GRACE_S
+def job_limit_s(job: Job) -> float:
+    """The job's time limit: its own override, else its claim's; executors stop it from outside a grace later."""
+    return job.limit_s(get_claim(job.claim_id).time_limit_s)
 
 
 def error_result(job: Job, detail: str, duration_s: float = 0.0) -> Result:
     """A Result with an `error` verdict naming the claim."""
     return Result(job, Measurement("error", detail=f"{job.claim_id}: {detail}"), duration_s)
+
+
+def timed_out_result(job: Job, elapsed: float) -> Result:
+    """The error Result of a job the executor stopped from outside."""
+    return error_result(job, f"timed out after {job_limit_s(job):g} s (stopped by the executor)", elapsed)
 
 
 def skip_result(job: Job, detail: str) -> Result:

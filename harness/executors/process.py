@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from harness.executors.base import GRACE_S, Executor, OnResult, error_result
+from harness.executors.base import GRACE_S, Executor, OnResult, error_result, job_limit_s, timed_out_result
 from harness.jobs import Job
-from harness.registry import get_claim
 from harness.runner import Result, execute
 
 
@@ -66,7 +65,7 @@ class ProcessExecutor(Executor):
         return _Worker(proc, parent)
 
     def _hard_limit(self, job: Job) -> float:
-        return claim_limit_s(job) + self.grace_s
+        return job_limit_s(job) + self.grace_s
 
     def _outcome(self, w: _Worker, ready: list[Any]) -> Result | None:
         """The finished job's Result, an error if its worker died or overran, or None while it runs."""
@@ -83,7 +82,7 @@ class ProcessExecutor(Executor):
         if elapsed >= self._hard_limit(w.job):
             w.process.kill()
             w.process.join(5)
-            return error_result(w.job, f"timed out after {claim_limit_s(w.job):g} s (stopped by the executor)", elapsed)
+            return timed_out_result(w.job, elapsed)
         return None
 
     def run(self, jobs: list[Job], want_figures: bool = False, on_result: OnResult | None = None) -> list[Result]:
@@ -116,11 +115,6 @@ class ProcessExecutor(Executor):
             for w in pool:
                 _retire(w)
         return [r for r in results if r is not None]
-
-
-def claim_limit_s(job: Job) -> float:
-    """The job's time limit: its override, else its claim's."""
-    return job.limit_s(get_claim(job.claim_id).time_limit_s)
 
 
 def _retire(w: _Worker) -> None:

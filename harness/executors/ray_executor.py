@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from harness.executors.base import GRACE_S, Executor, ExecutorError, OnResult, error_result, skip_result
+from harness.executors.base import (GRACE_S, Executor, ExecutorError, OnResult, error_result, job_limit_s, skip_result,
+                                    timed_out_result)
 from harness.jobs import Job
-from harness.registry import get_claim
 from harness.runner import Result
 
 _LOOPBACK_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
@@ -141,14 +141,6 @@ class RayExecutor(Executor):
             raise ExecutorError(f"cannot start or join {where}: {_one_line(exc)}") from None
         return True
 
-    def _limit(self, job: Job) -> float:
-        """The job's own time limit: its override, else its claim's."""
-        return job.limit_s(get_claim(job.claim_id).time_limit_s)
-
-    def _timed_out(self, job: Job, elapsed: float) -> Result:
-        """The error Result of a job the executor stopped."""
-        return error_result(job, f"timed out after {self._limit(job):g} s (stopped by the executor)", elapsed)
-
     def _outcome(self, ref: Any, task: _Task, job: Job) -> Result:
         """A finished task's Result: its own, or an error when the executor stopped it or its worker died."""
         elapsed = time.monotonic() - task.submitted
@@ -156,7 +148,7 @@ class RayExecutor(Executor):
             result = self._ray.get(ref)
         except Exception as exc:
             if task.cancelled is not None:
-                return self._timed_out(job, elapsed)
+                return timed_out_result(job, elapsed)
             return error_result(job, f"worker crashed ({_one_line(exc)}) after {elapsed:.3g} s", elapsed)
         if isinstance(result, Result):
             return result
@@ -211,7 +203,7 @@ class RayExecutor(Executor):
                 for ref, t in list(in_flight.items()):
                     if self._stop(ref, t, jobs[t.index]):
                         del in_flight[ref]
-                        done(t.index, self._timed_out(jobs[t.index], time.monotonic() - t.submitted))
+                        done(t.index, timed_out_result(jobs[t.index], time.monotonic() - t.submitted))
         finally:
             for ref in in_flight:
                 ray.cancel(ref, force=True)
@@ -223,7 +215,7 @@ class RayExecutor(Executor):
     def _deadline(self, task: _Task, job: Job) -> float:
         """When the executor next acts on a task: cancel it at its hard limit, give up on it a grace later."""
         if task.cancelled is None:
-            return task.submitted + self._limit(job) + self.grace_s
+            return task.submitted + job_limit_s(job) + self.grace_s
         return task.cancelled + self.grace_s
 
     def _wait(self, in_flight: dict[Any, _Task], jobs: list[Job]) -> list[Any]:

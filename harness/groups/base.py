@@ -9,6 +9,10 @@ import torch
 from harness.groups.reps import Rep, RepError
 
 
+class NoSuchStructure(ValueError):
+    """The group lacks what was asked of it: a Lie algebra (a discrete group) or a dual action; the message is one line."""
+
+
 class Group(ABC):
     """A group with seeded random elements and batched actions on tensors of each rep kind it supports.
 
@@ -50,7 +54,7 @@ class Group(ABC):
     def act_dual(self, elements: Any, rep: Rep, x: torch.Tensor) -> torch.Tensor:
         """The action rho(g)^(-T) that gradients follow; for an orthogonal group the linear part of `act`."""
         if not self.orthogonal:
-            raise NotImplementedError(f"{self.name} is not orthogonal and defines no dual action")
+            raise NoSuchStructure(f"{self.name} is not orthogonal and defines no dual action")
         return self.act(elements, rep, x) - self.act(elements, rep, torch.zeros_like(x))
 
     def check(self, rep: Rep, shape: tuple[int, ...]) -> None:
@@ -64,15 +68,15 @@ class Group(ABC):
 
     def sample_algebra(self, gen: torch.Generator, m: int) -> Any:
         """m random unit Lie-algebra directions (continuous groups only)."""
-        raise NotImplementedError(f"{self.name} is a discrete group; it has no Lie algebra")
+        raise NoSuchStructure(f"{self.name} is a discrete group; it has no Lie algebra")
 
     def act_algebra(self, directions: Any, rep: Rep, x: torch.Tensor) -> torch.Tensor:
         """d/dt of exp(tA) acting on x at t = 0, for every direction: [B, *S] -> [m, B, *S] (zero on inv)."""
-        raise NotImplementedError(f"{self.name} is a discrete group; it has no Lie algebra")
+        raise NoSuchStructure(f"{self.name} is a discrete group; it has no Lie algebra")
 
     def describe_algebra(self, directions: Any, i: int) -> str:
         """Lie-algebra direction i in words."""
-        raise NotImplementedError(f"{self.name} is a discrete group; it has no Lie algebra")
+        raise NoSuchStructure(f"{self.name} is a discrete group; it has no Lie algebra")
 
 
 def linear_on_last(mats: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from harness import Context, Measurement, Reference, claim
-from harness.equivariance import BoundSubject, SubjectError, relative_errors, stack_transformed
+from harness.equivariance import BoundSubject, SubjectError, paired_outputs, relative_errors
 from harness.groups import parse_group
 from harness.groups.euclidean import Motions
 from suites.equivariance.checks import input_excerpt, judge_broken_by, judge_equivariance, tolerance
@@ -111,11 +111,11 @@ def frame_is_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
     xs = subject.draw(ctx.generator, b)
     els = subject.group.sample(ctx.generator, m)
     count = subject.group.size(els)
-    both = subject(*[torch.cat([x, gx]) for x, gx in zip(xs, stack_transformed(subject, els, xs))])
-    if any(y.dim() < 3 or y.shape[1] != both[0].shape[1] for y in both):
+    pairs = paired_outputs(subject, els, xs)
+    if any(got.dim() < 4 or got.shape[2] != pairs[0][0].shape[2] for got, _ in pairs):
         raise SubjectError("every output must be [B, F, ...] with the frame's elements on axis 1")
-    moved = _set_elements([subject.group.act(els, rep, y[:b]) for y, rep in zip(both, subject.out_reps)], count, b)
-    got = _set_elements([y[b:].reshape(count, b, *y.shape[1:]) for y in both], count, b)
+    moved = _set_elements([moved for _, moved in pairs], count, b)
+    got = _set_elements([got for got, _ in pairs], count, b)
     dist = (got[:, :, :, None] - moved[:, :, None]).norm(dim=-1)
     unmatched = torch.maximum(dist.min(-1).values, dist.min(-2).values)
     size = torch.maximum(got.norm(dim=-1), moved.norm(dim=-1)).amax(-1)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import torch
 
 from harness import Context, Measurement, Reference, claim
-from harness.equivariance import BoundSubject, batch_dependence, lie_derivatives
+from harness.equivariance import (TINY, BoundSubject, batch_dependence, lie_derivatives, sq_norms, stack_transformed,
+                                  worst_pair)
 from suites.equivariance.checks import input_excerpt, judge_equivariance, tolerance
 from suites.equivariance.reference_subjects import GENERIC_SUBJECTS, GRADIENT_SUBJECTS, LIE_SUBJECTS
 
@@ -47,7 +48,7 @@ def lie_derivative_zero(subject: BoundSubject, ctx: Context) -> Measurement:
     xs = subject.draw(ctx.generator, b)
     directions = subject.group.sample_algebra(ctx.generator, m)
     rel, how = lie_derivatives(subject, directions, xs)
-    i, j = divmod(int(torch.nan_to_num(rel, nan=float("inf")).argmax()), b)
+    i, j = worst_pair(rel)
     worst = float(rel[i, j])
     detail = (f"{subject.group.name}: relative Lie derivative max {worst:.3g}, median {float(rel.median()):.3g} over "
               f"{m} generators x {b} samples in {str(subject.dtype)[6:]} ({how}); threshold {threshold:.3g} ({source})")
@@ -90,11 +91,9 @@ def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
     els = subject.group.sample(ctx.generator, m)
     count = subject.group.size(els)
     moving = [k for k, (x, r) in enumerate(zip(xs, subject.in_reps)) if x.is_floating_point() and r.kind != "inv"]
-    stacked = []
-    for k, (x, rep) in enumerate(zip(xs, subject.in_reps)):
-        gx = subject.group.act(els, rep, x).reshape(-1, *x.shape[1:])
-        both = torch.cat([x, gx]).detach()
-        stacked.append(both.requires_grad_(True) if k in moving else both)
+    stacked = [torch.cat([x, gx]).detach() for x, gx in zip(xs, stack_transformed(subject, els, xs))]
+    for k in moving:
+        stacked[k].requires_grad_(True)
     with torch.enable_grad():
         readout = _invariant_readout(subject, subject(*stacked)).sum()
         grads = torch.autograd.grad(readout, [stacked[k] for k in moving], allow_unused=True)
@@ -108,9 +107,8 @@ def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
         nonfinite |= ~torch.isfinite(grad.view(count + 1, b, -1)).all(-1)
         g0, g_moved = grad[:b], grad[b:].view(count, b, *x.shape[1:])
         linear = subject.group.act_dual(els, rep, g0)
-        diff += (g_moved - linear).double().reshape(count, b, -1).pow(2).sum(-1)
-        scale += torch.maximum(linear.double().reshape(count, b, -1).pow(2).sum(-1),
-                               g_moved.double().reshape(count, b, -1).pow(2).sum(-1))
+        diff += sq_norms(g_moved - linear)
+        scale += torch.maximum(sq_norms(linear), sq_norms(g_moved))
     if nonfinite.any():
         row, j = (int(v) for v in nonfinite.nonzero()[0])
         where = "x" if row == 0 else subject.group.describe(els, row - 1) + " applied to x"
@@ -121,8 +119,8 @@ def gradient_equivariant(subject: BoundSubject, ctx: Context) -> Measurement:
     if float(scale.max().sqrt()) <= 1e3 * ctx.tol.eps * float(readout.detach().abs()) / max(1.0, b * (count + 1)):
         return Measurement("skip", detail=f"{subject.group.name}: the invariant readout (sum of squared output norms) "
                                           "is constant, so its gradient vanishes and there is nothing to compare")
-    rel = (diff.sqrt() / scale.sqrt().clamp_min(torch.finfo(torch.float64).tiny))
-    i, j = divmod(int(rel.argmax()), b)
+    rel = diff.sqrt() / scale.sqrt().clamp_min(TINY)
+    i, j = worst_pair(rel)
     worst = float(rel[i, j])
     detail = (f"{subject.group.name}: gradient relative error max {worst:.3g}, median {float(rel.median()):.3g} over "
               f"{count} elements x {b} samples in {str(subject.dtype)[6:]}; threshold {threshold:.3g} ({source})")

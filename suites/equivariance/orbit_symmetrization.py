@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from harness import Context, Measurement, Reference, claim
-from harness.equivariance import TINY, BoundSubject, stack_transformed
+from harness.equivariance import TINY, BoundSubject, paired_outputs, sq_norms
 from suites.equivariance.checks import input_excerpt
 
 NGUYEN = ("Learning Symmetrization for Equivariance with Orbit Distance Minimization (Nguyen et al., NeurIPS 2023 "
@@ -13,16 +13,8 @@ NGUYEN = ("Learning Symmetrization for Equivariance with Orbit Distance Minimiza
 
 def per_output_errors(subject: BoundSubject, elements: object, xs: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
     """Relative error [m, B] of each output separately, from one stacked call on x and every g.x."""
-    m, b = subject.group.size(elements), xs[0].shape[0]
-    with torch.no_grad():
-        both = subject(*[torch.cat([x, gx]) for x, gx in zip(xs, stack_transformed(subject, elements, xs))])
-    errors = []
-    for y_all, rep in zip(both, subject.out_reps):
-        moved = subject.group.act(elements, rep, y_all[:b]).double().reshape(m, b, -1)
-        got = y_all[b:].double().reshape(m, b, -1)
-        scale = torch.maximum(moved.norm(dim=-1), got.norm(dim=-1)).clamp_min(TINY)
-        errors.append((got - moved).norm(dim=-1) / scale)
-    return errors
+    return [sq_norms(got - moved).sqrt() / torch.maximum(sq_norms(got), sq_norms(moved)).sqrt().clamp_min(TINY)
+            for got, moved in paired_outputs(subject, elements, xs)]
 
 
 @claim(

@@ -14,6 +14,7 @@ from e3nn import o3
 from harness.contracts import CONTRACTS, ContractMismatch
 from harness.equivariance import Subject, bind_subject, lie_derivatives, relative_errors
 from harness.groups import GroupError, parse_group, parse_rep
+from harness.groups.base import NoSuchStructure
 from harness.jobs import Job
 from harness.runner import measure
 
@@ -145,3 +146,11 @@ def test_cli_names_the_broken_element_for_a_plain_mlp():
     assert proc.returncode == 1
     (result,) = json.loads(proc.stdout)["results"]
     assert result["verdict"] == "fail" and "rotation by" in result["witness"] and "sample" in result["witness"]
+
+
+@pytest.mark.parametrize("name", ["S4", "C4", "D4"])
+def test_a_discrete_group_says_in_one_line_that_it_has_no_lie_algebra(name):
+    group = parse_group(name)
+    with pytest.raises(NoSuchStructure) as info:
+        group.sample_algebra(GEN, 4)
+    assert "discrete" in str(info.value) and "\n" not in str(info.value)
